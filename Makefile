@@ -1,0 +1,53 @@
+# One command to run, one to test. Everything the project needs is installed from here.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+NPMSTAMP:= node_modules/.installed
+RUNTIME := build/runtime/manifest.json
+
+.PHONY: install run test test-fast lint bench loadtest soak clean services
+
+install: $(STAMP) $(NPMSTAMP) $(RUNTIME)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+$(NPMSTAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(RUNTIME): $(NPMSTAMP) $(shell find runtime -type f 2>/dev/null)
+	node runtime/build.mjs
+
+## run: install, then serve on the embedded defaults (SQLite + ./data + in-process cache) at :8080
+run: install
+	$(BIN)/artifact-proxy serve
+
+## services: start PostgreSQL and Redis when they are not running (installs them when missing)
+services:
+	bash scripts/ensure-services.sh
+
+## test: install, start services, lint, the whole suite (what CI runs)
+test: install services lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r proxy cache config
+
+bench: install services
+	$(BIN)/python -m loadtest.bench_compile
+	$(BIN)/python -m loadtest.bench_http
+
+loadtest: install services
+	$(BIN)/python -m loadtest run
+
+soak: install services
+	$(BIN)/python -m loadtest soak
+
+clean:
+	rm -rf $(VENV) node_modules build data

@@ -1,0 +1,144 @@
+"""Settings as data: one typed object built from the environment (+ an optional TOML file).
+
+Every other module receives a `Settings`; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is one line an operator can act on."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROXY_", extra="ignore", frozen=True)
+
+    # --- contract variables -------------------------------------------------------------
+    database_url: str = "sqlite:///./data/proxy.sqlite3"
+    storage_url: str = "file://./data/artifacts"
+    s3_endpoint_url: str | None = None
+    redis_url: str | None = None
+    public_base_url: str | None = None
+    admin_token: SecretStr | None = None
+    cors_origins: str = "*"
+
+    # --- data -----------------------------------------------------------------------------
+    scene_table: str = "bazaar-vid_scene"
+    db_pool_size: int = Field(10, ge=1, le=200)
+    db_timeout_seconds: float = Field(5.0, gt=0)
+
+    # --- compiler -------------------------------------------------------------------------
+    compile_workers: int = Field(2, ge=1, le=64, description="persistent Node compiler processes")
+    compile_timeout_seconds: float = Field(5.0, gt=0)
+    compile_queue_limit: int = Field(64, ge=1, description="compiles waiting for a worker before 429")
+    compile_per_client_limit: int = Field(32, ge=1, description="distinct scenes one client may have compiling")
+    max_source_bytes: int = Field(512 * KIB, ge=1)
+    node_binary: str = "node"
+    # specifier -> host global (or URL); merged over the compiler's built-in map
+    import_map: dict[str, str] = Field(default_factory=dict)
+
+    # --- cache ----------------------------------------------------------------------------
+    l1_max_bytes: int = Field(64 * MIB, ge=0, description="in-process artifact budget (all encodings)")
+    l2_max_entry_bytes: int = Field(512 * KIB, ge=0)
+    mapping_ttl_seconds: float = Field(60.0, gt=0, description="sceneId -> hash backstop TTL")
+    negative_ttl_seconds: float = Field(2.0, ge=0, description="how long a compile error is reused")
+    lease_ttl_seconds: float = Field(10.0, gt=0, description="cluster single-flight lease")
+    lease_wait_seconds: float = Field(15.0, gt=0, description="waiter gives up and compiles itself")
+    redis_key_prefix: str = "ap:"
+
+    # --- storage --------------------------------------------------------------------------
+    storage_timeout_seconds: float = Field(5.0, gt=0)
+    storage_threads: int = Field(16, ge=1)
+
+    # --- HTTP -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    workers: int | None = Field(None, ge=1)
+    max_body_bytes: int = Field(1 * MIB, ge=1024)
+    access_log: bool = False
+    log_level: str = "INFO"
+    shutdown_timeout_seconds: float = Field(10.0, ge=0)
+    runtime_dir: str | None = None  # where the built browser host runtime lives (default: build/runtime)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, v: str) -> str:
+        scheme = urlsplit(v).scheme
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"unknown scheme {scheme!r}: use sqlite:///path or postgresql://user@host/db")
+        return v
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_scheme(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("file", "s3"):
+            raise ValueError(f"unknown scheme {parts.scheme!r}: use file://./dir or s3://bucket/prefix")
+        if parts.scheme == "s3" and not parts.netloc:
+            raise ValueError("s3 URL needs a bucket: s3://bucket/prefix")
+        return v
+
+    @field_validator("redis_url", "s3_endpoint_url", "public_base_url")
+    @classmethod
+    def _optional_url(cls, v: str | None, info: Any) -> str | None:
+        if v in (None, ""):
+            return None
+        allowed = {"redis_url": ("redis", "rediss", "unix")}.get(info.field_name, ("http", "https"))
+        parts = urlsplit(v)
+        if parts.scheme not in allowed or not (parts.netloc or parts.scheme == "unix"):
+            raise ValueError(f"{v!r} is not a {'/'.join(allowed)} URL")
+        return v.rstrip("/")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlFileSource(settings_cls))
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """PROXY_CONFIG_FILE=path.toml adds settings; the environment wins over the file."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        path = os.environ.get("PROXY_CONFIG_FILE")
+        if not path:
+            return {}
+        data = tomllib.loads(Path(path).read_text())
+        return {k: v for k, v in data.items() if k in self.settings_cls.model_fields}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; raise ConfigError with one readable line on any invalid value."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = "PROXY_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"PROXY_CONFIG_FILE: {e}") from None
