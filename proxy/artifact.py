@@ -1,0 +1,34 @@
+"""Sealed artifacts: the stored bytes carry their own SHA-256, so any tier can verify what it reads.
+
+The hash in an artifact's name covers the *inputs* (source + compiler), so it cannot check the bytes.
+The seal is a trailing JS comment over everything before it; a truncated, garbled or foreign
+object fails `unseal` and is treated as a miss. Browsers ignore the comment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_TRAILER = re.compile(rb"\n//# artifact-sha256=([0-9a-f]{64})\n\Z")
+HASH_RE = re.compile(r"[0-9a-f]{16}")
+
+
+def seal(code: bytes) -> bytes:
+    body = code if code.endswith(b"\n") else code + b"\n"
+    return body + b"//# artifact-sha256=" + hashlib.sha256(body).hexdigest().encode() + b"\n"
+
+
+def unseal(data: bytes) -> bytes | None:
+    """The verified sealed bytes (unchanged), or None when the seal is missing or wrong."""
+    m = _TRAILER.search(data, max(0, len(data) - 100))
+    if m is None:
+        return None
+    body = data[: m.start() + 1]
+    if hashlib.sha256(body).hexdigest().encode() != m.group(1):
+        return None
+    return data
+
+
+def is_valid_hash(value: str) -> bool:
+    return HASH_RE.fullmatch(value) is not None
