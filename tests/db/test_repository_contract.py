@@ -1,0 +1,279 @@
+"""The SceneRepository contract, run against every backend (the `repo` fixture is parametrized)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from proxy.db import Compilation, SceneRepository
+
+CODE = "export default function Scene() { return <div>hi</div>; }"
+NEW_CODE = "export default function Scene() { return <div>bye</div>; }"
+OK = Compilation(hash="a1b2c3d4e5f60718", url="/components/a1b2c3d4e5f60718.js", error=None)
+OK2 = Compilation(hash="ffffeeeeddddcccc", url="/components/ffffeeeeddddcccc.js", error=None)
+FAILED = Compilation(hash=None, url=None, error="Scene.tsx:1:10: Unexpected token")
+
+
+async def test_create_returns_the_scene_with_no_compilation_yet(repo: SceneRepository) -> None:
+    sid, project = uuid.uuid4(), uuid.uuid4()
+    before = datetime.now(UTC) - timedelta(seconds=5)
+
+    scene = await repo.create(sid, CODE, "Intro", project)
+
+    assert scene.id == sid and type(scene.id) is uuid.UUID
+    assert (scene.tsx_code, scene.name, scene.project_id) == (CODE, "Intro", project)
+    assert type(scene.project_id) is uuid.UUID
+    assert scene.updated_at is not None and scene.updated_at.tzinfo is not None
+    assert before <= scene.updated_at <= datetime.now(UTC) + timedelta(seconds=5)
+    assert (scene.compiled_hash, scene.compiled_url, scene.compiled_at, scene.compilation_error) == (
+        None, None, None, None,
+    )
+    assert await repo.get(sid) == scene
+
+
+async def test_create_accepts_null_name_and_project(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    got = await repo.get(sid)
+    assert got is not None and got.name is None and got.project_id is None
+
+
+async def test_create_with_an_existing_id_raises_key_error(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, "first", None)
+    with pytest.raises(KeyError):
+        await repo.create(sid, NEW_CODE, "second", None)
+    got = await repo.get(sid)
+    assert got is not None and (got.tsx_code, got.name) == (CODE, "first")
+
+
+async def test_code_round_trips_unicode_and_large_sources_exactly(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    code = "const s = 'héllo 🌍 \\n \"quoted\" \t';\n" + "// padding\n" * 40_000
+    await repo.create(sid, code, "名前", None)
+    got = await repo.get(sid)
+    assert got is not None and got.tsx_code == code and got.name == "名前"
+
+
+async def test_unknown_ids_give_none_or_false(repo: SceneRepository) -> None:
+    missing = uuid.uuid4()
+    assert await repo.get(missing) is None
+    assert await repo.update_code(missing, CODE) is None
+    assert await repo.record_compilation(missing, CODE, OK) is False
+    assert await repo.record_compilation(missing, CODE, FAILED) is False
+
+
+async def test_update_code_replaces_code_and_keeps_compilation_columns(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    created = await repo.create(sid, CODE, "Intro", None)
+    assert await repo.record_compilation(sid, CODE, OK)
+    compiled = await repo.get(sid)
+    assert compiled is not None
+    await asyncio.sleep(0.01)
+
+    updated = await repo.update_code(sid, NEW_CODE)
+
+    assert updated is not None
+    assert updated.tsx_code == NEW_CODE and updated.name == "Intro"
+    assert created.updated_at is not None and updated.updated_at is not None
+    assert updated.updated_at > created.updated_at
+    assert (updated.compiled_hash, updated.compiled_url, updated.compiled_at) == (
+        compiled.compiled_hash, compiled.compiled_url, compiled.compiled_at,
+    )
+    assert await repo.get(sid) == updated
+
+
+async def test_update_code_changes_the_name_only_when_given(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, "Intro", None)
+    renamed = await repo.update_code(sid, NEW_CODE, name="Outro")
+    assert renamed is not None and renamed.name == "Outro"
+    kept = await repo.update_code(sid, CODE)
+    assert kept is not None and kept.name == "Outro"
+
+
+async def test_record_success_sets_the_artifact_and_clears_the_error(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    assert await repo.record_compilation(sid, CODE, FAILED)
+
+    assert await repo.record_compilation(sid, CODE, OK) is True
+
+    got = await repo.get(sid)
+    assert got is not None
+    assert (got.compiled_hash, got.compiled_url, got.compilation_error) == (OK.hash, OK.url, None)
+    assert got.compiled_at is not None and got.compiled_at.tzinfo is not None
+    assert abs(got.compiled_at - datetime.now(UTC)) < timedelta(seconds=30)
+
+
+async def test_record_failure_keeps_the_last_good_artifact(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    await repo.record_compilation(sid, CODE, OK)
+    good = await repo.get(sid)
+    await repo.update_code(sid, NEW_CODE)
+
+    assert await repo.record_compilation(sid, NEW_CODE, FAILED) is True
+
+    got = await repo.get(sid)
+    assert got is not None and good is not None
+    assert got.compilation_error == FAILED.error
+    assert (got.compiled_hash, got.compiled_url, got.compiled_at) == (
+        good.compiled_hash, good.compiled_url, good.compiled_at,
+    )
+
+
+async def test_record_failure_without_a_message_still_marks_an_error(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    assert await repo.record_compilation(sid, CODE, Compilation(hash=None, url=None, error=None))
+    got = await repo.get(sid)
+    assert got is not None and got.compilation_error and got.compiled_hash is None
+
+
+async def test_record_refuses_a_compilation_of_stale_code(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    await repo.update_code(sid, NEW_CODE)  # a newer edit landed while CODE was compiling
+
+    assert await repo.record_compilation(sid, CODE, OK) is False
+    assert await repo.record_compilation(sid, CODE, FAILED) is False
+
+    got = await repo.get(sid)
+    assert got is not None
+    assert (got.tsx_code, got.compiled_hash, got.compilation_error) == (NEW_CODE, None, None)
+
+
+async def test_record_rejects_a_hash_longer_than_the_column(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    with pytest.raises(ValueError, match="longer"):
+        await repo.record_compilation(sid, CODE, Compilation(hash="x" * 17, url="/u", error=None))
+
+
+async def test_list_after_pages_through_250_rows_in_id_order_without_duplicates(
+    repo: SceneRepository,
+) -> None:
+    ids = [uuid.uuid4() for _ in range(250)]
+    for sid in ids:
+        await repo.create(sid, CODE, None, None)
+
+    seen: list[uuid.UUID] = []
+    after: uuid.UUID | None = None
+    pages = 0
+    while True:
+        page = await repo.list_after(after, 64)
+        if not page:
+            break
+        pages += 1
+        assert len(page) <= 64
+        seen.extend(s.id for s in page)
+        after = page[-1].id
+
+    assert pages == 4
+    assert seen == sorted(ids)  # uuid order (== PostgreSQL uuid order), every row exactly once
+    assert await repo.list_after(max(ids), 10) == []
+    assert await repo.list_after(None, 0) == []
+
+
+async def test_list_after_rejects_a_negative_limit(repo: SceneRepository) -> None:
+    with pytest.raises(ValueError):
+        await repo.list_after(None, -1)
+
+
+async def test_count_counts_scenes(repo: SceneRepository) -> None:
+    assert await repo.count() == 0
+    for _ in range(3):
+        await repo.create(uuid.uuid4(), CODE, None, None)
+    assert await repo.count() == 3
+
+
+async def test_flags_are_unset_then_upserted(repo: SceneRepository) -> None:
+    assert await repo.get_flag("new-compiler") is None
+    await repo.set_flag("new-compiler", 25)
+    assert await repo.get_flag("new-compiler") == 25
+    await repo.set_flag("new-compiler", 100)
+    await repo.set_flag("other", 0)
+    assert await repo.get_flag("new-compiler") == 100
+    assert await repo.get_flag("other") == 0
+
+
+@pytest.mark.parametrize("bad", [-1, 101, 1000])
+async def test_set_flag_rejects_percentages_outside_0_to_100(repo: SceneRepository, bad: int) -> None:
+    with pytest.raises(ValueError):
+        await repo.set_flag("f", bad)
+    assert await repo.get_flag("f") is None
+
+
+async def test_ping_succeeds_on_a_usable_database(repo: SceneRepository) -> None:
+    await repo.ping()
+
+
+async def test_concurrent_record_compilations_all_apply_and_leave_a_consistent_row(
+    repo: SceneRepository,
+) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    results = [Compilation(hash=f"{i:016x}", url=f"/components/{i:016x}.js", error=None) for i in range(20)]
+
+    applied = await asyncio.gather(*(repo.record_compilation(sid, CODE, r) for r in results))
+
+    assert all(applied)
+    got = await repo.get(sid)
+    assert got is not None
+    winner = next(r for r in results if r.hash == got.compiled_hash)
+    assert got.compiled_url == winner.url and got.compilation_error is None
+
+
+async def test_record_racing_an_edit_never_applies_after_the_edit(repo: SceneRepository) -> None:
+    """Whatever the interleaving, a compile of the old code cannot land on the new code's row."""
+    for i in range(10):
+        sid = uuid.uuid4()
+        await repo.create(sid, CODE, None, None)
+        stale = Compilation(hash=f"{i:016x}", url="/stale.js", error=None)
+
+        applied, updated = await asyncio.gather(
+            repo.record_compilation(sid, CODE, stale), repo.update_code(sid, NEW_CODE)
+        )
+        assert updated is not None
+        after = await repo.get(sid)
+        assert after is not None and after.tsx_code == NEW_CODE
+        # either it ran first (and the hash is kept as the last good artifact) or it was refused
+        assert (after.compiled_hash == stale.hash) == applied
+        assert await repo.record_compilation(sid, CODE, OK2) is False
+
+
+async def test_concurrent_creates_and_reads_across_scenes(repo: SceneRepository) -> None:
+    ids = [uuid.uuid4() for _ in range(30)]
+    await asyncio.gather(*(repo.create(sid, CODE, None, None) for sid in ids))
+    await asyncio.gather(*(repo.record_compilation(sid, CODE, OK) for sid in ids))
+    got = await asyncio.gather(*(repo.get(sid) for sid in ids))
+    assert all(g is not None and g.compiled_hash == OK.hash for g in got)
+    assert await repo.count() == 30
+
+
+async def test_nul_characters_are_rejected_alike_on_every_backend(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    with pytest.raises(ValueError, match="NUL"):
+        await repo.create(sid, "a\x00b", None, None)
+    await repo.create(sid, CODE, None, None)
+    with pytest.raises(ValueError, match="NUL"):
+        await repo.update_code(sid, "a\x00b")
+    assert await repo.record_compilation(sid, CODE, Compilation(hash=None, url=None, error="bad \x00 byte"))
+    got = await repo.get(sid)
+    assert got is not None and got.tsx_code == CODE and got.compilation_error == "bad \ufffd byte"
+
+
+async def test_find_code_by_hash_returns_the_code_of_a_current_artifact_only(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, None)
+    assert await repo.find_code_by_hash(OK.hash or "") is None
+    await repo.record_compilation(sid, CODE, OK)
+    assert await repo.find_code_by_hash(OK.hash or "") == CODE
+    # after a failed edit the row keeps the last good hash, but its code is no longer that hash's code
+    await repo.update_code(sid, NEW_CODE)
+    await repo.record_compilation(sid, NEW_CODE, FAILED)
+    assert await repo.find_code_by_hash(OK.hash or "") is None
