@@ -1,0 +1,30 @@
+"""The compile flight: in-process single-flight, optionally wrapped by the cluster lease.
+
+Order matters: callers in one process collapse onto one local leader first, and only that leader
+takes part in the cluster-wide lease, so N waiters in a process cost one Redis round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+from cache.singleflight import SingleFlight
+from proxy import metrics
+
+V = TypeVar("V")
+
+
+class ClusterLease(Protocol):
+    async def run(self, key: str, work: Callable[[], Awaitable[V]]) -> V: ...
+
+
+class CompileFlight:
+    def __init__(self, cluster: ClusterLease | None = None) -> None:
+        self.local: SingleFlight[str, object] = SingleFlight()
+        self.cluster = cluster
+
+    async def run(self, key: str, work: Callable[[], Awaitable[V]]) -> V:
+        leader_work = work if self.cluster is None else (lambda: self.cluster.run(key, work))  # type: ignore[union-attr]
+        value, shared = await self.local.do(key, leader_work)
+        metrics.SINGLEFLIGHT.labels("waiter" if shared else "leader").inc()
+        return value  # type: ignore[return-value]

@@ -1,0 +1,142 @@
+"""Read-through artifact tiers, the one place the fill policy lives:
+
+    get(hash):  L1 (this process, bytes-bounded LRU, encodings precomputed)
+             -> L2 (Redis, shared by every process; optional)
+             -> L3 (object storage: local dir or S3/R2)
+    A hit in a lower tier fills every tier above it. Bytes read from L2 or L3 are verified against
+    their seal (proxy/artifact.py) before they are served or cached; a corrupt copy counts as a miss,
+    is counted, logged and deleted so the next compile rewrites it.
+    put(hash):  L3 first (durable), then L2, then L1: a tier never holds what storage does not.
+Artifacts are immutable, so no tier ever invalidates one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import brotli
+
+from cache.lru import ByteLRU
+from proxy import metrics
+from proxy.artifact import seal, unseal
+from proxy.storage.base import ArtifactStore
+
+log = logging.getLogger("artifact_proxy.cache")
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """What the hot path serves: the sealed bytes and their encodings, computed once per process."""
+
+    hash: str
+    identity: bytes
+    gzip: bytes
+    br: bytes
+    etag: str
+
+    @property
+    def weight(self) -> int:
+        return len(self.identity) + len(self.gzip) + len(self.br) + 200
+
+    def body(self, encoding: str) -> bytes:
+        return self.br if encoding == "br" else self.gzip if encoding == "gzip" else self.identity
+
+
+def encode(hash: str, sealed: bytes, brotli_quality: int = 11) -> Artifact:
+    # mtime=0 keeps gzip bytes deterministic, so every node sends identical bodies for one ETag
+    return Artifact(hash=hash, identity=sealed, gzip=gzip.compress(sealed, 9, mtime=0),
+                    br=brotli.compress(sealed, quality=brotli_quality, mode=brotli.MODE_TEXT), etag=f'"{hash}"')
+
+
+class SharedTier(Protocol):
+    """L2: a cache shared by every process (Redis). Failures must not raise: a down L2 is a miss."""
+
+    async def get_artifact(self, hash: str) -> bytes | None: ...
+
+    async def set_artifact(self, hash: str, sealed: bytes) -> None: ...
+
+
+class ArtifactTiers:
+    def __init__(self, store: ArtifactStore, l1_max_bytes: int, l2: SharedTier | None = None) -> None:
+        self.store = store
+        self.l2 = l2
+        self.l1: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes, lambda a: a.weight)
+
+    def peek(self, hash: str) -> Artifact | None:
+        """L1 only: the hot path, no I/O, no await."""
+        return self.l1.get(hash)
+
+    async def get(self, hash: str) -> Artifact | None:
+        hit = self.l1.get(hash)
+        if hit is not None:
+            metrics.CACHE_LOOKUPS.labels("l1", "artifact", "hit").inc()
+            return hit
+        metrics.CACHE_LOOKUPS.labels("l1", "artifact", "miss").inc()
+        sealed = await self._from_l2(hash)
+        if sealed is None:
+            sealed = await self._from_storage(hash)
+            if sealed is None:
+                return None
+            if self.l2 is not None:
+                await self.l2.set_artifact(hash, sealed)
+        return await self._fill_l1(hash, sealed)
+
+    async def put(self, hash: str, code: bytes) -> Artifact:
+        """Seal and store a freshly compiled module in every tier; returns the served form."""
+        sealed = seal(code)
+        started = time.perf_counter()
+        await self.store.put(hash, sealed)
+        metrics.STORAGE_SECONDS.labels("put").observe(time.perf_counter() - started)
+        if self.l2 is not None:
+            await self.l2.set_artifact(hash, sealed)
+        return await self._fill_l1(hash, sealed)
+
+    async def contains(self, hash: str) -> bool:
+        """Whether storage already holds this artifact (identical code in two scenes shares it)."""
+        if hash in self.l1:
+            return True
+        return await self.get(hash) is not None
+
+    async def _from_l2(self, hash: str) -> bytes | None:
+        if self.l2 is None:
+            return None
+        data = await self.l2.get_artifact(hash)
+        if data is None:
+            metrics.CACHE_LOOKUPS.labels("l2", "artifact", "miss").inc()
+            return None
+        if unseal(data) is None:
+            self._corrupt("l2", hash)
+            return None
+        metrics.CACHE_LOOKUPS.labels("l2", "artifact", "hit").inc()
+        return data
+
+    async def _from_storage(self, hash: str) -> bytes | None:
+        started = time.perf_counter()
+        data = await self.store.get(hash)
+        metrics.STORAGE_SECONDS.labels("get").observe(time.perf_counter() - started)
+        if data is None:
+            metrics.CACHE_LOOKUPS.labels("storage", "artifact", "miss").inc()
+            return None
+        if unseal(data) is None:
+            self._corrupt("storage", hash)
+            await self.store.delete(hash)  # so the repair compile can write a good copy
+            return None
+        metrics.CACHE_LOOKUPS.labels("storage", "artifact", "hit").inc()
+        return data
+
+    def _corrupt(self, tier: str, hash: str) -> None:
+        metrics.INTEGRITY_FAILURES.labels(tier).inc()
+        log.warning("artifact failed its digest; treated as a miss",
+                    extra={"event": "integrity_failure", "tier": tier, "hash": hash})
+
+    async def _fill_l1(self, hash: str, sealed: bytes) -> Artifact:
+        # brotli at quality 11 takes milliseconds: keep it off the event loop
+        artifact = await asyncio.to_thread(encode, hash, sealed)
+        self.l1.put(hash, artifact)
+        metrics.L1_BYTES.set(self.l1.bytes)
+        return artifact

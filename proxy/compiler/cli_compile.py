@@ -1,0 +1,43 @@
+"""`artifact-proxy compile FILE|-`: the module on stdout (exit 0), or `FILE:LINE:COL: message` (exit 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from config import Settings
+from proxy.compiler.pool import CompilerPool
+from proxy.compiler.setup import CompilerSetupError
+from proxy.compiler.types import CompiledModule, CompileError
+
+STDIN_NAME = "<stdin>"
+
+
+async def _compile_once(source: str, settings: Settings) -> CompiledModule:
+    pool = CompilerPool(settings.model_copy(update={"compile_workers": 1}))
+    try:
+        return await pool.compile(source)
+    finally:
+        await pool.close()
+
+
+def run(path: str, settings: Settings) -> int:
+    name = STDIN_NAME if path == "-" else path
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        source = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"{name}:0:0: cannot read the scene: {e}", file=sys.stderr)
+        return 1
+    try:
+        module = asyncio.run(_compile_once(source, settings))
+    except CompileError as e:
+        print(f"{name}:{e.line}:{e.column}: {e.message}", file=sys.stderr)
+        return 1
+    except CompilerSetupError as e:
+        print(f"artifact-proxy compile: {e}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(module.code)
+    sys.stdout.buffer.flush()
+    return 0

@@ -1,0 +1,99 @@
+// A persistent compiler process. Protocol: one JSON object per line on stdin and stdout.
+//   in:  {"id": N, "op": "compile", "source": "..."}
+//   out: {"id": N, "ok": true, "code": "..."} | {"id": N, "ok": false, "error": {message, kind, line, column, lineText}}
+// On start it prints {"id": 0, "ready": true, "esbuild": "<version>"} once warm.
+// The "sleep" and "exit" ops exist for the tests of the pool's timeout and crash handling; they are
+// honoured only when the pool started this process with ARTIFACT_COMPILER_DEBUG_OPS=1.
+
+import * as esbuild from 'esbuild';
+import { createInterface } from 'node:readline';
+
+import { SceneCompiler, SceneError } from './compile.mjs';
+
+const config = JSON.parse(process.env.ARTIFACT_COMPILER_CONFIG ?? '{}');
+const debugOps = process.env.ARTIFACT_COMPILER_DEBUG_OPS === '1';
+const compiler = new SceneCompiler(esbuild, config);
+
+function send(message) {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+function errorReply(id, e) {
+  if (e instanceof SceneError) {
+    return { id, ok: false, error: { message: e.message, kind: e.kind, line: e.line, column: e.column, lineText: e.lineText } };
+  }
+  // Our fault, not the scene's: the details go to the operator's log, never to the caller.
+  process.stderr.write(`compile failed unexpectedly: ${e && e.stack ? e.stack : e}\n`);
+  return { id, ok: false, error: { message: 'internal compiler error', kind: 'internal', line: 0, column: 0, lineText: '' } };
+}
+
+async function handle(request) {
+  const { id, op } = request;
+  if (op === 'compile') {
+    try {
+      send({ id, ok: true, code: await compiler.compile(String(request.source)) });
+    } catch (e) {
+      send(errorReply(id, e));
+    }
+  } else if (op === 'ping') {
+    send({ id, ok: true, esbuild: esbuild.version });
+  } else if (debugOps && op === 'sleep') {
+    // Block the event loop, like a compile that never returns.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(request.ms) || 0);
+    send({ id, ok: true });
+  } else if (debugOps && op === 'exit') {
+    process.exit(3);
+  } else {
+    send({ id, ok: false, error: { message: `unknown op ${JSON.stringify(op)}`, kind: 'internal', line: 0, column: 0, lineText: '' } });
+  }
+}
+
+const WARMUP_SCENES = [
+  `import { AbsoluteFill, useCurrentFrame } from 'remotion';
+export default function Warm() { const f: number = useCurrentFrame(); return <AbsoluteFill><>{f}</></AbsoluteFill>; }`,
+  `const { AbsoluteFill } = window.Remotion;
+const { AbsoluteFill } = window.Remotion;
+const Warm = () => <AbsoluteFill>{'from "x"'}</AbsoluteFill>;`,
+];
+
+async function warmUp() {
+  // First builds start esbuild's service and JIT-compile both paths; do it before declaring ready.
+  // Scene errors are fine here (an import map may lack `remotion`); the paths still get exercised.
+  for (let i = 0; i < 8; i++) {
+    for (const scene of WARMUP_SCENES) await compiler.compile(scene).catch((e) => {
+      if (!(e instanceof SceneError)) throw e;
+    });
+  }
+}
+
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`compiler worker crashed: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(70);
+});
+
+await warmUp();
+send({ id: 0, ready: true, esbuild: esbuild.version });
+
+let pending = 0;
+let closed = false;
+const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on('line', (line) => {
+  if (!line) return;
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch {
+    process.stderr.write('compiler worker: malformed request line\n');
+    return;
+  }
+  pending += 1;
+  handle(request).finally(() => {
+    pending -= 1;
+    if (closed && pending === 0) process.exit(0);
+  });
+});
+// The pool closes stdin to stop us; finish what is in flight first.
+lines.on('close', () => {
+  closed = true;
+  if (pending === 0) process.exit(0);
+});

@@ -1,0 +1,214 @@
+"""The Compiler the service uses: a fixed pool of persistent Node workers, one compile at a time each.
+
+Bounded everywhere: at most `compile_workers` compiles run, at most `compile_queue_limit` wait,
+each takes at most `compile_timeout_seconds`. A worker that hangs or dies is killed and replaced
+in the background; only the request it was serving fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from config import Settings
+from proxy.compiler.setup import CompilerSetup, CompilerSetupError
+from proxy.compiler.types import CompiledModule, CompileError
+from proxy.compiler.worker import Worker, WorkerDied
+
+log = logging.getLogger("proxy.compiler")
+
+_READY_TIMEOUT = 30.0  # node start + esbuild service + warm-up, on a busy 2-core box
+_WORKER_KINDS = frozenset({"syntax", "import", "no-default-export"})
+
+
+class CompilerPool:
+    def __init__(self, settings: Settings, *, setup: CompilerSetup | None = None,
+                 debug_ops: bool = False) -> None:
+        self._settings = settings
+        self._setup = setup or CompilerSetup.create(settings.import_map)
+        self._debug_ops = debug_ops
+        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        self._workers: set[Worker] = set()
+        self._waiting = 0
+        self._serial = 0
+        self._work_dir: Path | None = None
+        self._started = False
+        self._closing = False
+        self._start_lock = asyncio.Lock()
+        self._respawns: set[asyncio.Task[None]] = set()
+
+    # --- Compiler protocol --------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        return self._setup.fingerprint
+
+    @property
+    def setup(self) -> CompilerSetup:
+        return self._setup
+
+    def hash_of(self, source: str) -> str:
+        return self._setup.hash_of(source)
+
+    async def compile(self, source: str) -> CompiledModule:
+        try:
+            size = len(source.encode("utf-8"))
+        except UnicodeEncodeError as e:
+            message = f"source is not valid Unicode text (character {e.start + 1})"
+            raise CompileError(message, kind="syntax") from None
+        limit = self._settings.max_source_bytes
+        if size > limit:
+            raise CompileError(f"scene is too large: {size} bytes (limit {limit} bytes)", kind="too-large")
+        reply = await self._call({"op": "compile", "source": source})
+        if reply.get("ok"):
+            return CompiledModule(hash=self.hash_of(source), code=str(reply["code"]).encode())
+        raise _error_from_reply(reply.get("error") or {})
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self._started:
+                return
+            if self._closing:
+                raise CompilerSetupError("compiler pool is closed")
+            self._work_dir = Path(tempfile.mkdtemp(prefix="artifact-compiler-"))
+            results = await asyncio.gather(
+                *(self._spawn() for _ in range(self._settings.compile_workers)), return_exceptions=True)
+            failures = [r for r in results if isinstance(r, BaseException)]
+            for r in results:
+                if isinstance(r, Worker):
+                    if failures:
+                        await self._retire(r)
+                    else:
+                        self._idle.put_nowait(r)
+            if failures:
+                self._remove_work_dir()
+                raise CompilerSetupError(str(failures[0])) from None
+            self._started = True
+
+    async def close(self) -> None:
+        self._closing = True
+        for task in list(self._respawns):
+            task.cancel()
+        await asyncio.gather(*self._respawns, return_exceptions=True)
+        await asyncio.gather(*(w.close() for w in list(self._workers)), return_exceptions=True)
+        self._workers.clear()
+        while not self._idle.empty():
+            self._idle.get_nowait()
+        self._remove_work_dir()
+
+    # --- internals (tests drive the debug ops through _call) -------------------------------
+
+    def pids(self) -> list[int]:
+        return sorted(w.pid for w in self._workers)
+
+    async def _call(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Run one request on a free worker. Raise CompileError for overload, timeout and crashes."""
+        if not self._started:
+            await self.start()
+        if self._closing:
+            raise CompileError("compiler is shutting down", kind="overloaded")
+        timeout = self._settings.compile_timeout_seconds
+        worker = await self._acquire(timeout)
+        try:
+            reply = await worker.request(payload, timeout)
+        except TimeoutError:
+            self._replace(worker)
+            raise CompileError(f"compile timed out after {timeout:g}s", kind="timeout") from None
+        except WorkerDied:
+            self._replace(worker)
+            raise CompileError("compiler process crashed", kind="crash") from None
+        except BaseException:
+            # Cancelled by our caller: the worker is fine, and a late reply carries an id nobody awaits.
+            self._idle.put_nowait(worker)
+            raise
+        self._idle.put_nowait(worker)
+        return reply
+
+    async def _acquire(self, wait_seconds: float) -> Worker:
+        if self._idle.empty() and self._waiting >= self._settings.compile_queue_limit:
+            raise CompileError("too many compiles waiting; try again shortly", kind="overloaded")
+        self._waiting += 1
+        try:
+            worker = await asyncio.wait_for(self._idle.get(), wait_seconds)
+        except TimeoutError:
+            message = f"no compiler became free within {wait_seconds:g}s"
+            raise CompileError(message, kind="overloaded") from None
+        finally:
+            self._waiting -= 1
+        if worker.alive:
+            return worker
+        # It died while idle (killed from outside): replace it inline, this caller waits for it.
+        await self._retire(worker)
+        try:
+            return await self._spawn()
+        except WorkerDied as e:
+            self._replace(None)
+            raise CompileError(f"compiler process could not be restarted: {e}", kind="crash") from None
+
+    async def _spawn(self) -> Worker:
+        assert self._work_dir is not None
+        self._serial += 1
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ARTIFACT_COMPILER_CONFIG": self._setup.worker_config(self._work_dir).decode(),
+        }
+        if self._debug_ops:
+            env["ARTIFACT_COMPILER_DEBUG_OPS"] = "1"
+        worker = await Worker.spawn(self._settings.node_binary, env, self._work_dir,
+                                    f"worker-{self._serial}", _READY_TIMEOUT)
+        if worker.esbuild_version != self._setup.esbuild_version:
+            await worker.kill()
+            raise WorkerDied(f"node loaded esbuild {worker.esbuild_version}, expected "
+                             f"{self._setup.esbuild_version}: run make install")
+        if self._closing:
+            await worker.kill()
+            raise WorkerDied("compiler pool is closed")
+        self._workers.add(worker)
+        return worker
+
+    async def _retire(self, worker: Worker) -> None:
+        await worker.kill()
+        self._workers.discard(worker)  # only now: if cancelled above, close() still finds it
+
+    def _replace(self, worker: Worker | None) -> None:
+        """Kill a worker that failed a request; a fresh one takes its slot without blocking the caller."""
+        task = asyncio.create_task(self._respawn(worker))
+        self._respawns.add(task)
+        task.add_done_callback(self._respawns.discard)
+
+    async def _respawn(self, worker: Worker | None) -> None:
+        if worker is not None:
+            await self._retire(worker)
+        delay = 0.2
+        while not self._closing:
+            try:
+                self._idle.put_nowait(await self._spawn())
+                return
+            except WorkerDied as e:
+                log.error("compiler worker restart failed (retrying in %.1fs): %s", delay, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _remove_work_dir(self) -> None:
+        if self._work_dir is not None:
+            shutil.rmtree(self._work_dir, ignore_errors=True)
+            self._work_dir = None
+
+
+def _error_from_reply(error: dict[str, Any]) -> CompileError:
+    kind = error.get("kind")
+    if kind not in _WORKER_KINDS:
+        return CompileError("internal compiler error", kind="crash")
+    return CompileError(
+        str(error.get("message", "compile failed")),
+        kind=kind,
+        line=int(error.get("line") or 0),
+        column=int(error.get("column") or 0),
+        line_text=str(error.get("lineText") or ""),
+    )
+

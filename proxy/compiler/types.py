@@ -1,0 +1,69 @@
+"""What the compiler hands back, and how it fails. The seam between the service and any compiler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+ErrorKind = Literal[
+    "syntax",  # the TSX does not parse / transform
+    "import",  # an import that is not bound to a host global (package, path, URL)
+    "no-default-export",
+    "too-large",  # input over max_source_bytes
+    "timeout",  # the worker did not answer in time (it is replaced)
+    "crash",  # the worker died mid-compile (it is replaced)
+    "overloaded",  # the compile queue is full
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModule:
+    hash: str  # 16 hex chars of SHA-256 over source + compiler fingerprint (inputs, not output)
+    code: bytes  # the ES module, UTF-8
+
+
+class CompileError(Exception):
+    """A compile that did not produce a module. Positions are 1-based; 0 when unknown."""
+
+    def __init__(self, message: str, *, kind: ErrorKind = "syntax", line: int = 0, column: int = 0,
+                 line_text: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind: ErrorKind = kind
+        self.line = line
+        self.column = column
+        self.line_text = line_text
+
+    @property
+    def is_source_error(self) -> bool:
+        """True when the scene's code is at fault (worth recording on the scene), False for our faults."""
+        return self.kind in ("syntax", "import", "no-default-export", "too-large")
+
+    def describe(self) -> str:
+        """`LINE:COL: message` (the form stored in compilation_error and sent in X-Compilation-Error)."""
+        return f"{self.line}:{self.column}: {self.message}" if self.line else self.message
+
+    def to_json(self) -> dict[str, object]:
+        return {"message": self.message, "kind": self.kind, "line": self.line, "column": self.column,
+                "lineText": self.line_text}
+
+
+class Compiler(Protocol):
+    """Compiles one scene's TSX to a browser ES module bound to host globals."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Compiler name + version + every output-changing option; part of every hash."""
+        ...
+
+    def hash_of(self, source: str) -> str:
+        """The content hash `compile(source)` would produce, without compiling."""
+        ...
+
+    async def compile(self, source: str) -> CompiledModule:
+        """Raise CompileError on any failure; never leak a tooling stack trace."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...

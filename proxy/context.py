@@ -1,0 +1,45 @@
+"""What every handler can reach, built once by create_app and stored on the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from cache.cluster import Cluster
+from cache.tiers import ArtifactTiers
+from config import Settings
+from proxy.compiler.types import Compiler
+from proxy.db.base import SceneRepository
+from proxy.http import Cors
+from proxy.service import CompilationService
+from proxy.storage.base import ArtifactStore
+
+if TYPE_CHECKING:
+    from proxy.flags import Flags
+    from proxy.limits import CompileLimiter
+    from proxy.routes.preview import Runtime
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    repo: SceneRepository
+    store: ArtifactStore
+    compiler: Compiler
+    tiers: ArtifactTiers
+    service: CompilationService
+    cors: Cors
+    flags: Flags
+    limiter: CompileLimiter
+    cluster: Cluster | None = None  # Redis L2 + bus + lease, when PROXY_REDIS_URL is set
+    runtime: Runtime | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+CTX = web.AppKey("ctx", AppContext)
+
+
+def ctx(request: web.Request) -> AppContext:
+    return request.app[CTX]

@@ -1,0 +1,30 @@
+"""How the service fails, in one place. Routes map these to HTTP (proxy/app.py's error middleware)."""
+
+from __future__ import annotations
+
+from proxy.compiler.types import CompileError
+from proxy.db.base import DatabaseUnavailable
+from proxy.storage.base import StorageUnavailable
+
+
+class SceneNotFound(Exception):
+    """No scene with that id (404)."""
+
+
+class SceneExists(Exception):
+    """Create with an id that is taken (409)."""
+
+
+class Overloaded(Exception):
+    """Too many compiles in flight for this client or overall (429 + Retry-After)."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+# A dependency is down: 503 + Retry-After, never a hang and never a 500.
+UNAVAILABLE = (DatabaseUnavailable, StorageUnavailable)
+
+__all__ = ["UNAVAILABLE", "CompileError", "DatabaseUnavailable", "Overloaded", "SceneExists",
+           "SceneNotFound", "StorageUnavailable"]

@@ -1,0 +1,135 @@
+"""HTTP details in one place: JSON error bodies, conditional requests, content negotiation, CORS."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NoReturn
+
+import orjson
+from aiohttp import web
+
+JSON_TYPE = "application/json"
+JS_TYPE = "text/javascript; charset=utf-8"
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON_TYPE, headers=headers)
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   **extra: Any) -> web.Response:
+    return json_response({"error": {"code": code, "message": message, **extra}}, status, headers)
+
+
+class HTTPProblem(Exception):
+    """Raised anywhere under a route; the error middleware turns it into `{error: {code, message}}`."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers, self.extra = status, code, message, headers, extra
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.code, self.message, self.headers, **self.extra)
+
+
+def fail(status: int, code: str, message: str, **extra: Any) -> NoReturn:
+    raise HTTPProblem(status, code, message, **extra)
+
+
+# --- conditional requests (RFC 9110 §13.1.2: If-None-Match uses the weak comparison) ----------------
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        if candidate.strip().removeprefix("W/") == opaque:
+            return True
+    return False
+
+
+# --- content negotiation ----------------------------------------------------------------------------
+
+_CODING = re.compile(r"\s*([a-zA-Z0-9*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")
+
+
+def choose_encoding(accept_encoding: str | None) -> str:
+    """'br', 'gzip' or 'identity': the best coding the client accepts (q > 0); br wins ties (smaller)."""
+    if not accept_encoding:
+        return "identity"
+    q: dict[str, float] = {}
+    for part in accept_encoding.split(","):
+        m = _CODING.fullmatch(part)
+        if not m:
+            continue
+        try:
+            q[m.group(1).lower()] = float(m.group(2)) if m.group(2) is not None else 1.0
+        except ValueError:
+            continue
+    star = q.get("*", 0.0)
+    best, best_q = "identity", 0.0
+    for coding in ("br", "gzip"):
+        weight = q.get(coding, star)
+        if weight > best_q:
+            best, best_q = coding, weight
+    return best
+
+
+# --- CORS -------------------------------------------------------------------------------------------
+
+class Cors:
+    """Origin allow-list from PROXY_CORS_ORIGINS; '*' answers every origin without credentials."""
+
+    EXPOSE = "ETag, Location, X-Compilation-Error, X-Artifact-Hash, Retry-After"
+
+    def __init__(self, origins: list[str]) -> None:
+        self.any = "*" in origins
+        self.origins = frozenset(origins)
+
+    def headers_for(self, origin: str | None) -> dict[str, str]:
+        if self.any:
+            return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": self.EXPOSE}
+        if origin and origin in self.origins:
+            return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": self.EXPOSE,
+                    "Vary": "Origin"}
+        return {}
+
+    def preflight(self, request: web.Request) -> web.Response:
+        headers = self.headers_for(request.headers.get("Origin"))
+        if headers:
+            headers.update({
+                "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, OPTIONS",
+                "Access-Control-Allow-Headers": request.headers.get(
+                    "Access-Control-Request-Headers", "Authorization, Content-Type, If-None-Match"),
+                "Access-Control-Max-Age": "86400",
+            })
+        return web.Response(status=204, headers=headers)
+
+
+# --- request bodies ---------------------------------------------------------------------------------
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, or a clear 4xx: 415 wrong type, 413 too large, 400 malformed."""
+    ctype = request.content_type
+    if ctype != JSON_TYPE and not ctype.endswith("+json"):
+        fail(415, "unsupported_media_type", f"send Content-Type: application/json (got {ctype or 'none'})")
+    raw = await request.read()  # bounded by the app's client_max_size (413 beyond it)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        fail(400, "invalid_json", f"body is not valid JSON: {e}")
+    if not isinstance(data, dict):
+        fail(400, "invalid_json", "body must be a JSON object")
+    return data
+
+
+def optional_str(data: dict[str, Any], key: str, max_len: int = 1000) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > max_len:
+        fail(400, "invalid_field", f"{key} must be a string of at most {max_len} characters")
+    return value

@@ -1,0 +1,33 @@
+"""Compile-on-miss admission: one client asking for many never-compiled scenes cannot starve others.
+
+Each client (by remote address, or the first X-Forwarded-For hop when behind a trusted CDN) may
+have a few compile-on-miss requests in flight; past that it gets 429 + Retry-After. The compiler
+pool's own queue bound protects the total."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from proxy import metrics
+from proxy.errors import Overloaded
+
+
+class CompileLimiter:
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._in_flight: defaultdict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def admit(self, client: str) -> Iterator[None]:
+        if self._in_flight[client] >= self.per_client:
+            metrics.RATE_LIMITED.labels("per_client_compiles").inc()
+            raise Overloaded(f"too many compiles in flight for this client (limit {self.per_client})")
+        self._in_flight[client] += 1
+        try:
+            yield
+        finally:
+            self._in_flight[client] -= 1
+            if not self._in_flight[client]:
+                del self._in_flight[client]

@@ -1,0 +1,32 @@
+"""Every Prometheus series the proxy exports, defined once. Names follow the conventions
+(`_total`, `_seconds`, `_bytes`). In multi-worker mode the CLI sets PROMETHEUS_MULTIPROC_DIR
+before this module is imported, and /metrics aggregates every worker's files."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_COMPILE = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+COMPILE_SECONDS = Histogram("artifact_proxy_compile_duration_seconds",
+                            "Time to compile one scene (successful or not)", buckets=_COMPILE)
+COMPILES = Counter("artifact_proxy_compiles_total", "Compiles run, by outcome", ["outcome"])
+COMPILE_ERRORS = Counter("artifact_proxy_compile_errors_total", "Failed compiles by error kind", ["kind"])
+CACHE_LOOKUPS = Counter("artifact_proxy_cache_lookups_total",
+                        "Cache lookups per tier (l1, l2, storage) and kind (artifact, mapping)",
+                        ["tier", "kind", "result"])
+INTEGRITY_FAILURES = Counter("artifact_proxy_integrity_failures_total",
+                             "Artifacts whose bytes failed their digest, by tier", ["tier"])
+SINGLEFLIGHT = Counter("artifact_proxy_singleflight_total",
+                       "Compile requests by role: leader ran it, waiter shared it (local or cluster)",
+                       ["role"])
+REQUEST_SECONDS = Histogram("artifact_proxy_request_duration_seconds", "HTTP request latency",
+                            ["route", "status"], buckets=_FAST)
+ARTIFACT_BYTES = Counter("artifact_proxy_artifact_bytes_served_total",
+                         "Artifact body bytes sent, by content coding", ["encoding"])
+STORAGE_SECONDS = Histogram("artifact_proxy_storage_duration_seconds", "Object storage call latency",
+                            ["op"], buckets=_FAST)
+L1_BYTES = Gauge("artifact_proxy_l1_bytes", "Bytes held by the in-process artifact cache",
+                 multiprocess_mode="livesum")
+RATE_LIMITED = Counter("artifact_proxy_rate_limited_total", "Requests refused with 429", ["reason"])

@@ -1,0 +1,81 @@
+"""GET /api/components/{sceneId}: 302 to the scene's artifact (compiling on a miss), and its metadata."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from proxy.context import ctx
+from proxy.db.base import Scene
+from proxy.http import JS_TYPE, fail, json_response
+from proxy.service import CompilationService
+
+routes = web.RouteTableDef()
+
+
+def parse_scene_id(request: web.Request) -> uuid.UUID:
+    raw = request.match_info["scene_id"]
+    try:
+        if len(raw) > 36:
+            raise ValueError
+        return uuid.UUID(raw)
+    except ValueError:
+        fail(400, "invalid_id", "scene id must be a UUID")
+
+
+def client_key(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+def header_safe(text: str, limit: int = 512) -> str:
+    """Headers are one line of visible ASCII: fold everything else so no value can split a header."""
+    flat = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in text)
+    return " ".join(flat.split())[:limit] or "compile error"
+
+
+@routes.get("/api/components/{scene_id}")
+async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
+    scene_id = parse_scene_id(request)
+    c = ctx(request)
+    resolution = c.service.mappings.get(scene_id)
+    if resolution is None:
+        client = client_key(request)
+        resolution = await c.service.resolve(scene_id, lambda: c.limiter.admit(client))
+    cors = c.cors.headers_for(request.headers.get("Origin"))
+    if resolution.url is None:
+        # never compiled successfully: a module that renders the error, never a blank screen
+        return web.Response(
+            body=CompilationService.error_module(resolution.error or "compile failed"),
+            headers={**cors, "Content-Type": JS_TYPE, "Cache-Control": "no-store",
+                     "X-Compilation-Error": header_safe(resolution.error or ""),
+                     "X-Content-Type-Options": "nosniff"})
+    headers = {**cors, "Location": resolution.url, "Cache-Control": "no-cache",
+               "X-Artifact-Hash": resolution.hash or ""}
+    if resolution.error:
+        headers["X-Compilation-Error"] = header_safe(resolution.error)
+    return web.Response(status=302, headers=headers)
+
+
+def metadata(service: CompilationService, scene: Scene) -> dict[str, Any]:
+    return {
+        "id": str(scene.id),
+        "name": scene.name,
+        "projectId": str(scene.project_id) if scene.project_id else None,
+        "status": service.status_of(scene),
+        "compiledHash": scene.compiled_hash,
+        "compiledUrl": scene.compiled_url,
+        "compiledAt": scene.compiled_at.isoformat() if scene.compiled_at else None,
+        "compilationError": scene.compilation_error,
+        "updatedAt": scene.updated_at.isoformat() if scene.updated_at else None,
+    }
+
+
+@routes.get("/api/components/{scene_id}/metadata")
+async def get_metadata(request: web.Request) -> web.StreamResponse:
+    scene_id = parse_scene_id(request)
+    c = ctx(request)
+    scene = await c.service.get_scene(scene_id)
+    return json_response(metadata(c.service, scene), headers={
+        **c.cors.headers_for(request.headers.get("Origin")), "Cache-Control": "no-cache"})

@@ -1,0 +1,70 @@
+"""GET /preview/{sceneId}: a page that plays the scene; GET /runtime/{file}: the host runtime it loads
+(content-addressed and immutable, like artifacts)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from cache.tiers import Artifact, encode
+from proxy.context import AppContext, ctx
+from proxy.http import fail
+from proxy.preview.page import render_preview_page
+from proxy.preview.runtime import RuntimeAssets, RuntimeAssetsError
+from proxy.routes.artifacts import serve_immutable
+from proxy.routes.components import parse_scene_id
+
+routes = web.RouteTableDef()
+
+
+@dataclass(frozen=True)
+class Runtime:
+    assets: RuntimeAssets
+    encoded: Artifact  # the same immutable-serving path as artifacts: ETag, 304, gzip/br
+
+
+log = logging.getLogger("artifact_proxy.preview")
+
+
+def load_runtime(c: AppContext) -> None:
+    """The runtime is built by `make install`; without it the API still serves, preview says why."""
+    try:
+        assets = RuntimeAssets.from_settings(c.settings)
+    except RuntimeAssetsError as e:
+        log.warning("host runtime not loaded; /preview is unavailable: %s", e)
+        return
+    # 1.5 MB: brotli 9 costs ~0.1 s once at start, quality 11 would cost seconds per worker
+    c.runtime = Runtime(assets, encode(assets.hash, assets.body, brotli_quality=9))
+
+
+def _runtime(request: web.Request) -> Runtime:
+    runtime = ctx(request).runtime
+    if runtime is None:
+        fail(503, "runtime_missing", "the browser host runtime is not built: run `make install`")
+    return runtime
+
+
+@routes.get("/preview/{scene_id}")
+async def preview_page(request: web.Request) -> web.StreamResponse:
+    scene_id = parse_scene_id(request)
+    runtime = _runtime(request)
+    await ctx(request).service.get_scene(scene_id)  # 404 before rendering a page for nothing
+    frame_raw = request.query.get("frame")
+    frame: int | None = None
+    if frame_raw is not None:
+        if not frame_raw.isdigit() or len(frame_raw) > 7:
+            fail(400, "invalid_frame", "frame must be a non-negative integer")
+        frame = int(frame_raw)
+    html = render_preview_page(str(scene_id), runtime.assets.url_path, f"/api/components/{scene_id}", frame)
+    return web.Response(text=html, content_type="text/html", charset="utf-8",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@routes.get("/runtime/{file}")
+async def runtime_script(request: web.Request) -> web.StreamResponse:
+    runtime = _runtime(request)
+    if not runtime.assets.serves(request.match_info["file"]):
+        fail(404, "not_found", "no such runtime file")
+    return serve_immutable(request, runtime.encoded, ctx(request).cors.headers_for(request.headers.get("Origin")))

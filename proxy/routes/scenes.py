@@ -1,0 +1,62 @@
+"""POST /api/scenes and PUT /api/scenes/{sceneId}: save first, then compile on write.
+
+The code is saved even when it fails to compile (nothing a user typed is lost); the last good
+artifact stays served until a good edit replaces it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from proxy.auth import require_admin
+from proxy.context import AppContext, ctx
+from proxy.http import fail, json_response, optional_str, read_json_object
+from proxy.routes.components import metadata, parse_scene_id
+
+routes = web.RouteTableDef()
+
+
+def tsx_code_of(data: dict[str, Any], c: AppContext) -> str:
+    code = data.get("tsxCode")
+    if not isinstance(code, str) or not code.strip():
+        fail(400, "invalid_field", "tsxCode must be a non-empty string")
+    if len(code.encode()) > c.settings.max_source_bytes:
+        fail(413, "too_large", f"tsxCode is over the {c.settings.max_source_bytes} byte limit")
+    return code
+
+
+def optional_uuid(data: dict[str, Any], key: str) -> uuid.UUID | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, str) or len(raw) > 36:
+            raise ValueError
+        return uuid.UUID(raw)
+    except ValueError:
+        fail(400, "invalid_field", f"{key} must be a UUID")
+
+
+@routes.post("/api/scenes")
+@require_admin
+async def create_scene(request: web.Request) -> web.StreamResponse:
+    c = ctx(request)
+    data = await read_json_object(request)
+    code = tsx_code_of(data, c)
+    scene_id = optional_uuid(data, "id") or uuid.uuid4()
+    scene = await c.service.create_scene(scene_id, code, optional_str(data, "name"),
+                                         optional_uuid(data, "projectId"))
+    return json_response(metadata(c.service, scene), status=201,
+                         headers={"Location": f"/api/components/{scene.id}/metadata"})
+
+
+@routes.put("/api/scenes/{scene_id}")
+@require_admin
+async def update_scene(request: web.Request) -> web.StreamResponse:
+    scene_id = parse_scene_id(request)
+    c = ctx(request)
+    data = await read_json_object(request)
+    scene = await c.service.update_scene(scene_id, tsx_code_of(data, c), optional_str(data, "name"))
+    return json_response(metadata(c.service, scene))

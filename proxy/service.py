@@ -1,0 +1,310 @@
+"""CompilationService: the domain between the routes and the cache/storage/compiler.
+
+A scene resolves to the artifact of its current code. The artifact's hash covers the code and the
+compiler, so "is the stored artifact current?" is `compiler.hash_of(code) == compiled_hash`, without
+compiling. When the current code does not compile, the last good artifact keeps being served and
+the error is reported beside it; a scene that never compiled gets a module that renders its error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from cache.mapping import MappingCache
+from cache.singleflight import SingleFlight
+from cache.tiers import Artifact, ArtifactTiers
+from proxy import metrics
+from proxy.compiler import render_error_module
+from proxy.compiler.types import CompileError, Compiler
+from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneRepository
+from proxy.errors import SceneExists, SceneNotFound
+
+log = logging.getLogger("artifact_proxy.compile")
+
+Status = Literal["ready", "error", "pending"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a scene request goes: an artifact (maybe the last good one) and/or the current error."""
+
+    hash: str | None
+    url: str | None
+    error: str | None  # the current code's compile error, `LINE:COL: message`
+    version: int = 0  # the scene's updated_at in microseconds: a newer mapping always wins in L2
+
+    def to_json(self) -> dict[str, object]:
+        return {"hash": self.hash, "url": self.url, "error": self.error, "version": self.version}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Resolution:
+        def opt(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        version = data.get("version")
+        return cls(opt("hash"), opt("url"), opt("error"), version if isinstance(version, int) else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    hash: str
+    url: str
+
+
+class Flight(Protocol):
+    """Runs `work` once per key across every caller that can see the flight (process or cluster)."""
+
+    async def run(self, key: str, work: Callable[[], Awaitable[Built]]) -> Built: ...
+
+
+class SharedMappings(Protocol):
+    """L2 for mappings plus the cluster-wide invalidation signal (Redis); absent on one node."""
+
+    async def get_mapping(self, scene_id: str) -> dict[str, object] | None: ...
+
+    async def set_mapping(self, scene_id: str, version: int, value: dict[str, object]) -> None: ...
+
+    async def delete_mapping(self, scene_id: str) -> None: ...
+
+    async def publish_invalidate(self, scene_id: str) -> None: ...
+
+
+def version_of(scene: Scene) -> int:
+    return int(scene.updated_at.timestamp() * 1_000_000) if scene.updated_at else 0
+
+
+_STORED_ERROR = re.compile(r"(\d+):(\d+): (.*)", re.DOTALL)
+
+
+def parse_stored_error(text: str) -> CompileError:
+    m = _STORED_ERROR.fullmatch(text)
+    if m is None:
+        return CompileError(text)
+    return CompileError(m.group(3), line=int(m.group(1)), column=int(m.group(2)))
+
+
+class CompilationService:
+    def __init__(self, *, repo: SceneRepository, compiler: Compiler, tiers: ArtifactTiers,
+                 mappings: MappingCache[Resolution], flight: Flight, public_base_url: str | None,
+                 negative_ttl: float, shared: SharedMappings | None = None) -> None:
+        self.repo = repo
+        self.compiler = compiler
+        self.tiers = tiers
+        self.mappings = mappings
+        self.flight = flight
+        self.base = public_base_url or ""
+        self.negative_ttl = negative_ttl
+        self.shared = shared
+        self._resolving: SingleFlight[uuid.UUID, Resolution] = SingleFlight()
+
+    def url_for(self, hash: str) -> str:
+        return f"{self.base}/components/{hash}.js"
+
+    # --- compile + store ------------------------------------------------------------------------
+
+    async def build(self, code: str) -> Built:
+        """The artifact for `code`: reused when storage has it, else compiled once cluster-wide."""
+        hash = self.compiler.hash_of(code)
+        if await self.tiers.contains(hash):
+            return Built(hash, self.url_for(hash))
+        return await self.flight.run(hash, lambda: self._compile_and_store(hash, code))
+
+    async def _compile_and_store(self, hash: str, code: str) -> Built:
+        # another process may have finished while this one waited for the lease
+        if await self.tiers.contains(hash):
+            return Built(hash, self.url_for(hash))
+        started = time.perf_counter()
+        try:
+            module = await self.compiler.compile(code)
+        except CompileError as e:
+            elapsed = time.perf_counter() - started
+            metrics.COMPILE_SECONDS.observe(elapsed)
+            metrics.COMPILES.labels("error").inc()
+            metrics.COMPILE_ERRORS.labels(e.kind).inc()
+            log.info("compile failed", extra={"event": "compile", "hash": hash, "outcome": "error",
+                                              "kind": e.kind, "ms": round(elapsed * 1000, 2)})
+            raise
+        elapsed = time.perf_counter() - started
+        metrics.COMPILE_SECONDS.observe(elapsed)
+        metrics.COMPILES.labels("ok").inc()
+        await self.tiers.put(module.hash, module.code)
+        log.info("compiled", extra={"event": "compile", "hash": module.hash, "outcome": "ok",
+                                    "ms": round(elapsed * 1000, 2), "bytes": len(module.code)})
+        return Built(module.hash, self.url_for(module.hash))
+
+    # --- scenes ---------------------------------------------------------------------------------
+
+    def status_of(self, scene: Scene) -> Status:
+        if scene.compilation_error:
+            return "error"
+        if scene.compiled_hash and scene.compiled_hash == self.compiler.hash_of(scene.tsx_code):
+            return "ready"
+        return "pending"
+
+    async def compile_scene(self, scene: Scene) -> Scene:
+        """Compile the scene's current code and record the outcome (compare-and-set on the code).
+
+        Errors of the code are recorded; errors of ours (timeout, crash, overload) are not, so the
+        scene stays pending and the next request retries."""
+        try:
+            built = await self.build(scene.tsx_code)
+            outcome = Compilation(hash=built.hash, url=built.url, error=None)
+        except CompileError as e:
+            if not e.is_source_error:
+                raise
+            outcome = Compilation(hash=None, url=None, error=e.describe())
+        await self.repo.record_compilation(scene.id, scene.tsx_code, outcome)
+        fresh = await self.repo.get(scene.id) or scene
+        await self._announce(fresh)
+        return fresh
+
+    async def create_scene(self, scene_id: uuid.UUID, code: str, name: str | None,
+                           project_id: uuid.UUID | None) -> Scene:
+        try:
+            scene = await self.repo.create(scene_id, code, name, project_id)
+        except KeyError:
+            raise SceneExists(str(scene_id)) from None
+        return await self._compile_on_write(scene)
+
+    async def update_scene(self, scene_id: uuid.UUID, code: str, name: str | None) -> Scene:
+        scene = await self.repo.update_code(scene_id, code, name)
+        if scene is None:
+            raise SceneNotFound(str(scene_id))
+        await self._forget(scene_id)  # even if the compile below fails, nobody keeps the old mapping
+        return await self._compile_on_write(scene)
+
+    async def _compile_on_write(self, scene: Scene) -> Scene:
+        try:
+            return await self.compile_scene(scene)
+        except CompileError:
+            return scene  # saved; a timeout/overload leaves it pending for the next request
+
+    async def _forget(self, scene_id: uuid.UUID) -> None:
+        self.mappings.invalidate(scene_id)
+        if self.shared is not None:
+            await self.shared.delete_mapping(str(scene_id))
+            await self._publish(scene_id)
+
+    async def _announce(self, scene: Scene) -> None:
+        """After a compile is recorded: the new mapping goes to L2 (versioned, so it cannot be
+        overwritten by an older one), then every node drops its L1 copy and re-reads it."""
+        self.mappings.invalidate(scene.id)
+        if self.shared is None:
+            return
+        resolution = self._resolution_of(scene)
+        if resolution is not None and resolution.hash is not None:
+            await self.shared.set_mapping(str(scene.id), resolution.version, resolution.to_json())
+        else:
+            await self.shared.delete_mapping(str(scene.id))
+        await self._publish(scene.id)
+
+    async def _publish(self, scene_id: uuid.UUID) -> None:
+        try:
+            await self.shared.publish_invalidate(str(scene_id))  # type: ignore[union-attr]
+        except Exception as e:  # Redis down: other nodes fall back to the mapping TTL
+            log.warning("could not publish invalidation: %s", e, extra={"event": "redis_down"})
+
+    async def get_scene(self, scene_id: uuid.UUID) -> Scene:
+        scene = await self.repo.get(scene_id)
+        if scene is None:
+            raise SceneNotFound(str(scene_id))
+        return scene
+
+    # --- the scene route ------------------------------------------------------------------------
+
+    async def resolve(self, scene_id: uuid.UUID,
+                      admission: Callable[[], AbstractContextManager[None]] | None = None) -> Resolution:
+        """L1 mapping -> L2 mapping -> the scene row (compiling when its artifact is stale).
+
+        Concurrent misses for one scene share one lookup; only the caller that starts it passes
+        `admission` (the per-client compile limit), so waiting on someone else's compile is free."""
+        cached = self.mappings.get(scene_id)
+        if cached is not None:
+            metrics.CACHE_LOOKUPS.labels("l1", "mapping", "hit").inc()
+            return cached
+        metrics.CACHE_LOOKUPS.labels("l1", "mapping", "miss").inc()
+        if admission is None or self._resolving.running(scene_id):
+            return (await self._resolving.do(scene_id, lambda: self._resolve_uncached(scene_id)))[0]
+        with admission():
+            return (await self._resolving.do(scene_id, lambda: self._resolve_uncached(scene_id)))[0]
+
+    async def _resolve_uncached(self, scene_id: uuid.UUID) -> Resolution:
+        started = time.monotonic()
+        if self.shared is not None:
+            shared = await self.shared.get_mapping(str(scene_id))
+            if shared is not None:
+                resolution = Resolution.from_json(shared)
+                self.mappings.put(scene_id, resolution, started=started)
+                return resolution
+        try:
+            scene = await self.repo.get(scene_id)
+        except DatabaseUnavailable:
+            stale = self.mappings.get(scene_id, allow_stale=True)
+            if stale is not None:
+                return stale  # stale-if-error: a redirect to an immutable artifact is still right
+            raise
+        if scene is None:
+            raise SceneNotFound(str(scene_id))
+        resolution = await self._resolve_scene(scene)
+        if resolution.hash is None:
+            self.mappings.put(scene_id, resolution, self.negative_ttl, started=started)
+        else:
+            self.mappings.put(scene_id, resolution, started=started)
+            if self.shared is not None:
+                await self.shared.set_mapping(str(scene_id), resolution.version, resolution.to_json())
+        return resolution
+
+    def _resolution_of(self, scene: Scene) -> Resolution | None:
+        """What the scene row says, when it says something definite (None: stale, compile first)."""
+        version = version_of(scene)
+        current = self.compiler.hash_of(scene.tsx_code)
+        if scene.compiled_hash == current and scene.compiled_url and not scene.compilation_error:
+            return Resolution(current, self.url_for(current), None, version)
+        if scene.compilation_error:
+            return self._last_good(scene, scene.compilation_error)
+        return None
+
+    async def _resolve_scene(self, scene: Scene) -> Resolution:
+        known = self._resolution_of(scene)
+        if known is not None:
+            return known
+        try:
+            fresh = await self.compile_scene(scene)
+        except CompileError as e:  # ours, not the code's: serve what we have, record nothing
+            return self._last_good(scene, e.describe())
+        known = self._resolution_of(fresh)
+        return known if known is not None else Resolution(None, None, "scene changed while compiling; retry")
+
+    def _last_good(self, scene: Scene, error: str) -> Resolution:
+        if scene.compiled_hash:
+            return Resolution(scene.compiled_hash, self.url_for(scene.compiled_hash), error, version_of(scene))
+        return Resolution(None, None, error, version_of(scene))
+
+    @staticmethod
+    def error_module(error: str) -> bytes:
+        return render_error_module(parse_stored_error(error))
+
+    # --- the artifact route ---------------------------------------------------------------------
+
+    async def artifact(self, hash: str) -> Artifact | None:
+        """Artifact bytes by hash; a missing or corrupt object whose scene is known is recompiled."""
+        found = await self.tiers.get(hash)
+        if found is not None:
+            return found
+        code = await self.repo.find_code_by_hash(hash)
+        if code is None or self.compiler.hash_of(code) != hash:
+            return None
+        log.warning("artifact missing from storage; recompiling", extra={"event": "repair", "hash": hash})
+        try:
+            await self.flight.run(hash, lambda: self._compile_and_store(hash, code))
+        except CompileError:
+            return None
+        return await self.tiers.get(hash)

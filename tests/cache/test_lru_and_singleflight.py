@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cache.lru import ByteLRU
+from cache.mapping import MappingCache
+from cache.singleflight import SingleFlight
+
+
+def test_lru_stays_within_its_byte_budget_and_evicts_the_least_recent() -> None:
+    lru: ByteLRU[str, bytes] = ByteLRU(100, len)
+    for key in "abcd":
+        lru.put(key, b"x" * 30)
+    assert lru.bytes <= 100 and "a" not in lru and len(lru) == 3
+    lru.get("b")  # b becomes the most recent, so c goes next
+    lru.put("e", b"x" * 30)
+    assert "b" in lru and "c" not in lru
+
+
+def test_lru_ignores_an_entry_larger_than_the_budget() -> None:
+    lru: ByteLRU[str, bytes] = ByteLRU(10, len)
+    lru.put("small", b"12345")
+    lru.put("huge", b"x" * 11)
+    assert "small" in lru and "huge" not in lru and lru.bytes == 5
+
+
+def test_lru_replacing_a_key_accounts_bytes_once() -> None:
+    lru: ByteLRU[str, bytes] = ByteLRU(100, len)
+    lru.put("a", b"x" * 40)
+    lru.put("a", b"x" * 10)
+    assert lru.bytes == 10
+    lru.discard("a")
+    assert lru.bytes == 0
+
+
+def test_mapping_expires_but_can_be_served_stale() -> None:
+    import uuid
+
+    m: MappingCache[str] = MappingCache(ttl_seconds=10, stale_seconds=100)
+    k = uuid.uuid4()
+    m.put(k, "v")
+    assert m.get(k) == "v"
+    future = __import__("time").monotonic() + 50
+    assert m.get(k, now=future) is None
+    assert m.get(k, now=future, allow_stale=True) == "v"
+    m.invalidate(k)
+    assert m.get(k, allow_stale=True) is None
+
+
+async def test_concurrent_calls_for_one_key_run_the_work_once() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    runs = 0
+
+    async def work() -> int:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.05)
+        return 42
+
+    results = await asyncio.gather(*(flight.do("k", work) for _ in range(50)))
+    assert runs == 1
+    assert [v for v, _ in results] == [42] * 50
+    assert sum(1 for _, shared in results if not shared) == 1
+    assert flight.in_flight() == 0
+
+
+async def test_every_waiter_gets_the_leaders_error_and_the_next_call_retries() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    calls = 0
+
+    async def boom() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        raise ValueError("bad")
+
+    results = await asyncio.gather(*(flight.do("k", boom) for _ in range(5)), return_exceptions=True)
+    assert calls == 1 and all(isinstance(r, ValueError) for r in results)
+    with pytest.raises(ValueError):
+        await flight.do("k", boom)
+    assert calls == 2
+
+
+async def test_a_cancelled_leader_does_not_cancel_the_work_its_waiters_need() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+
+    async def work() -> int:
+        await asyncio.sleep(0.05)
+        return 7
+
+    leader = asyncio.ensure_future(flight.do("k", work))
+    await asyncio.sleep(0)
+    waiter = asyncio.ensure_future(flight.do("k", work))
+    await asyncio.sleep(0.01)
+    leader.cancel()
+    assert (await waiter) == (7, True)

@@ -1,0 +1,33 @@
+"""Redis for tests: the machine's server on 127.0.0.1:6379, a database and key prefix per test."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    prefix = f"test-{secrets.token_hex(4)}:"
+    yield prefix
+    client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=0)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_url(redis_prefix: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL; the per-test key prefix reaches spawned servers through PROXY_REDIS_KEY_PREFIX."""
+    try:
+        redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=2).ping()
+    except redis.RedisError as e:
+        pytest.fail(f"Redis is not running on {REDIS_HOST}:{REDIS_PORT} (make services): {e}")
+    monkeypatch.setenv("PROXY_REDIS_KEY_PREFIX", redis_prefix)
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
