@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from config import Settings
-from proxy.compiler.setup import CompilerSetup, CompilerSetupError
+from proxy.compiler.setup import WORKER_SCRIPT, CompilerSetup, CompilerSetupError
 from proxy.compiler.types import CompiledModule, CompileError
 from proxy.compiler.worker import Worker, WorkerDied
 
 log = logging.getLogger("proxy.compiler")
 
+# esbuild's working directory: a path below a regular file can never exist, so even a resolve that
+# slipped past the plugin would find nothing. Unlike a temp dir, it cannot be populated or leak.
+NOWHERE = WORKER_SCRIPT / "no-such-directory"
 _READY_TIMEOUT = 30.0  # node start + esbuild service + warm-up, on a busy 2-core box
 _WORKER_KINDS = frozenset({"syntax", "import", "no-default-export"})
 
@@ -36,7 +37,6 @@ class CompilerPool:
         self._workers: set[Worker] = set()
         self._waiting = 0
         self._serial = 0
-        self._work_dir: Path | None = None
         self._started = False
         self._closing = False
         self._start_lock = asyncio.Lock()
@@ -75,7 +75,6 @@ class CompilerPool:
                 return
             if self._closing:
                 raise CompilerSetupError("compiler pool is closed")
-            self._work_dir = Path(tempfile.mkdtemp(prefix="artifact-compiler-"))
             results = await asyncio.gather(
                 *(self._spawn() for _ in range(self._settings.compile_workers)), return_exceptions=True)
             failures = [r for r in results if isinstance(r, BaseException)]
@@ -86,7 +85,6 @@ class CompilerPool:
                     else:
                         self._idle.put_nowait(r)
             if failures:
-                self._remove_work_dir()
                 raise CompilerSetupError(str(failures[0])) from None
             self._started = True
 
@@ -99,7 +97,6 @@ class CompilerPool:
         self._workers.clear()
         while not self._idle.empty():
             self._idle.get_nowait()
-        self._remove_work_dir()
 
     # --- internals (tests drive the debug ops through _call) -------------------------------
 
@@ -109,7 +106,10 @@ class CompilerPool:
     async def _call(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Run one request on a free worker. Raise CompileError for overload, timeout and crashes."""
         if not self._started:
-            await self.start()
+            try:
+                await self.start()
+            except CompilerSetupError as e:
+                raise CompileError(f"compiler unavailable: {e}", kind="crash") from None
         if self._closing:
             raise CompileError("compiler is shutting down", kind="overloaded")
         timeout = self._settings.compile_timeout_seconds
@@ -143,23 +143,26 @@ class CompilerPool:
         if worker.alive:
             return worker
         # It died while idle (killed from outside): replace it inline, this caller waits for it.
-        await self._retire(worker)
+        # Whatever happens, the slot must not be lost: on failure it is refilled in the background.
         try:
+            await self._retire(worker)
             return await self._spawn()
         except WorkerDied as e:
             self._replace(None)
             raise CompileError(f"compiler process could not be restarted: {e}", kind="crash") from None
+        except BaseException:
+            self._replace(None)
+            raise
 
     async def _spawn(self) -> Worker:
-        assert self._work_dir is not None
         self._serial += 1
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "ARTIFACT_COMPILER_CONFIG": self._setup.worker_config(self._work_dir).decode(),
+            "ARTIFACT_COMPILER_CONFIG": self._setup.worker_config(NOWHERE).decode(),
         }
         if self._debug_ops:
             env["ARTIFACT_COMPILER_DEBUG_OPS"] = "1"
-        worker = await Worker.spawn(self._settings.node_binary, env, self._work_dir,
+        worker = await Worker.spawn(self._settings.node_binary, env, Path("/"),
                                     f"worker-{self._serial}", _READY_TIMEOUT)
         if worker.esbuild_version != self._setup.esbuild_version:
             await worker.kill()
@@ -194,10 +197,6 @@ class CompilerPool:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _remove_work_dir(self) -> None:
-        if self._work_dir is not None:
-            shutil.rmtree(self._work_dir, ignore_errors=True)
-            self._work_dir = None
 
 
 def _error_from_reply(error: dict[str, Any]) -> CompileError:

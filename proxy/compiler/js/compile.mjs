@@ -33,6 +33,9 @@ const URL_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 const DEFAULT_EXPORT_RE = /\bexport\s+default\b|\bas\s+default\b/;
 const REDECLARED_RE = /has already been declared/;
 
+// What a `prefix/*` entry may cover: plain package subpaths, no `..`, no odd characters.
+const SUBPATH_RE = /^(?!\.\.?(?:\/|$))[\w@+-][\w@.+-]*(?:\/(?!\.\.?(?:\/|$))[\w@.+-]+)*$/;
+
 export function lookupSpecifier(importMap, specifier) {
   if (Object.hasOwn(importMap, specifier)) return importMap[specifier];
   // `prefix/*` entries cover every deeper path; the longest prefix wins.
@@ -40,7 +43,8 @@ export function lookupSpecifier(importMap, specifier) {
   for (const key of Object.keys(importMap)) {
     if (!key.endsWith('/*')) continue;
     const prefix = key.slice(0, -1);
-    if (specifier.startsWith(prefix) && specifier.length > prefix.length && (best === null || key.length > best.length)) {
+    if (!specifier.startsWith(prefix) || !SUBPATH_RE.test(specifier.slice(prefix.length))) continue;
+    if (best === null || key.length > best.length) {
       best = key;
     }
   }
