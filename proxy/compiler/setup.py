@@ -33,7 +33,7 @@ DEFAULT_IMPORT_MAP: dict[str, str] = {
     "@remotion/*": "Remotion",
     "@remotion/shapes": "RemotionShapes",
     "@remotion/google-fonts": "RemotionGoogleFonts",
-    "@remotion/google-fonts/*": "RemotionGoogleFonts",
+    "@remotion/google-fonts/*": "RemotionGoogleFonts.*",  # each font module is its own property
     "@remotion/player": "RemotionPlayer",
     "lucide-react": "LucideIcons",
     "@heroicons/react/24/solid": "HeroiconsSolid",
@@ -49,7 +49,7 @@ DEFAULT_OPTIONS: dict[str, str] = {
     "jsxFragment": "React.Fragment",
 }
 
-_GLOBAL_RE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*")
+_GLOBAL_RE = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\.\*)?")  # `X.*`: subpath -> property
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
 _SPECIFIER_RE = re.compile(r"[^\s\"'`]+")
 

@@ -121,7 +121,11 @@ globalThis.Remotion = {
 };
 globalThis.RemotionShapes = Object.fromEntries(['Circle', 'Rect', 'Triangle', 'Star', 'Ellipse'].map((n) => [n, shape(n)]));
 globalThis.IconifyIcon = ({ icon }) => h('span', { 'data-icon': icon });
-globalThis.RemotionGoogleFonts = { loadFont: (family) => ({ fontFamily: typeof family === 'string' ? family : 'Inter' }) };
+// like the browser runtime: any capitalised property is a per-family module with its own loadFont
+globalThis.RemotionGoogleFonts = new Proxy(
+  { loadFont: (family) => ({ fontFamily: typeof family === 'string' ? family : 'Inter' }) },
+  { get: (t, p) => (p in t || typeof p !== 'string' || !/^[A-Z]/.test(p) ? t[p] : { loadFont: () => ({ fontFamily: p }) }) },
+);
 globalThis.LucideIcons = Lucide;
 globalThis.HeroiconsSolid = HeroSolid;
 globalThis.HeroiconsOutline = HeroOutline;

@@ -18,7 +18,7 @@ EXPECTED_GLOBALS = {
     "remotion": "Remotion",
     "@remotion/shapes": "RemotionShapes",
     "@remotion/google-fonts": "RemotionGoogleFonts",
-    "@remotion/google-fonts/Inter": "RemotionGoogleFonts",
+    "@remotion/google-fonts/Inter": "RemotionGoogleFonts[\"Inter\"]",
     "@remotion/player": "RemotionPlayer",
     "@remotion/transitions": "Remotion",
     "lucide-react": "LucideIcons",

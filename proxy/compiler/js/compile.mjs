@@ -48,7 +48,12 @@ export function lookupSpecifier(importMap, specifier) {
       best = key;
     }
   }
-  return best === null ? null : importMap[best];
+  if (best === null) return null;
+  const target = importMap[best];
+  // `Global.*` binds each subpath to its own property (`@remotion/google-fonts/Roboto` ->
+  // RemotionGoogleFonts["Roboto"]), so per-font modules keep their font; JSON keeps it a string key.
+  if (!target.endsWith('.*')) return target;
+  return `${target.slice(0, -2)}[${JSON.stringify(specifier.slice(best.length - 1))}]`;
 }
 
 function importRefusal(specifier, known) {
