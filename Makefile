@@ -31,9 +31,13 @@ run: install
 services:
 	bash scripts/ensure-services.sh
 
-## test: install, start services, lint, the whole suite (what CI runs)
+## test: install, start services, lint, the whole suite (what CI runs).
+## The browser suites run in their own process: sync Playwright keeps an event loop running in the
+## main thread, which the asyncio tests cannot share.
+BROWSER_TESTS := tests/browser tests/e2e
 test: install services lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider $(addprefix --ignore=,$(BROWSER_TESTS))
+	$(BIN)/pytest -q -p no:cacheprovider $(BROWSER_TESTS)
 
 lint:
 	$(BIN)/ruff check .

@@ -89,6 +89,11 @@ class Cors:
         self.any = "*" in origins
         self.origins = frozenset(origins)
 
+    # Immutable artifacts are public and credential-free: '*' for every caller, whatever the allow-list.
+    # A per-origin value would be wrong on a response CDNs cache for a year, and after a cross-origin
+    # 302 browsers send `Origin: null`, which no allow-list matches.
+    PUBLIC = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": EXPOSE}
+
     def headers_for(self, origin: str | None) -> dict[str, str]:
         if self.any:
             return {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": self.EXPOSE}

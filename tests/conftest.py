@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures_pg",
     "tests.fixtures_server",
     "tests.fixtures_redis",
+    "tests.browser.fixtures",
 ]

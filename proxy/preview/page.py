@@ -35,6 +35,7 @@ def render_preview_page(scene_id: str, runtime_url: str, component_url: str, fra
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<link rel="icon" href="data:,">
 <title>Scene preview · {html.escape(scene_id)}</title>
 <style{nonce_attr}>html,body{{margin:0;width:100%;height:100%;background:#000;overflow:hidden;color:#e4e4e7}}#root{{position:fixed;inset:0}}</style>
 <script src="{html.escape(runtime_url, quote=True)}"></script>

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from cache.tiers import Artifact, encode
 from proxy.context import AppContext, ctx
-from proxy.http import fail
+from proxy.http import Cors, fail
 from proxy.preview.page import render_preview_page
 from proxy.preview.runtime import RuntimeAssets, RuntimeAssetsError
 from proxy.routes.artifacts import serve_immutable
@@ -62,9 +62,16 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
+@routes.get("/runtime/host-runtime.js")
+async def runtime_latest(request: web.Request) -> web.StreamResponse:
+    """A stable name for host apps on other origins: 302 to the current content-addressed file."""
+    return web.Response(status=302, headers={"Location": _runtime(request).assets.url_path,
+                                             "Cache-Control": "no-cache", **Cors.PUBLIC})
+
+
 @routes.get("/runtime/{file}")
 async def runtime_script(request: web.Request) -> web.StreamResponse:
     runtime = _runtime(request)
     if not runtime.assets.serves(request.match_info["file"]):
         fail(404, "not_found", "no such runtime file")
-    return serve_immutable(request, runtime.encoded, ctx(request).cors.headers_for(request.headers.get("Origin")))
+    return serve_immutable(request, runtime.encoded, Cors.PUBLIC)
