@@ -21,12 +21,13 @@ log = logging.getLogger("artifact_proxy.cache")
 
 class RedisBus:
     def __init__(self, client: aioredis.Redis, prefix: str, on_invalidate: Callable[[str], None],
-                 on_gap: Callable[[], None]) -> None:
+                 on_gap: Callable[[], None], op_timeout: float) -> None:
         self.client = client
         self.invalidate_channel = f"{prefix}invalidate"
         self.done_prefix = f"{prefix}done:"
         self.on_invalidate = on_invalidate
         self.on_gap = on_gap
+        self.op_timeout = op_timeout
         self._waiters: dict[str, list[asyncio.Future[bytes]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -43,10 +44,10 @@ class RedisBus:
     # --- publishing -----------------------------------------------------------------------------
 
     async def publish_invalidate(self, scene_id: str) -> None:
-        await self.client.publish(self.invalidate_channel, scene_id)
+        await asyncio.wait_for(self.client.publish(self.invalidate_channel, scene_id), self.op_timeout)
 
     async def publish_done(self, key: str, payload: bytes) -> None:
-        await self.client.publish(self.done_prefix + key, payload)
+        await asyncio.wait_for(self.client.publish(self.done_prefix + key, payload), self.op_timeout)
 
     # --- waiting --------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ class Cluster:
         assert settings.redis_url is not None
         prefix = settings.redis_key_prefix
         tier = RedisTier(redis_cache(settings.redis_url, prefix, OP_TIMEOUT), prefix,
-                         settings.l2_max_entry_bytes, settings.mapping_ttl_seconds)
+                         settings.l2_max_entry_bytes, settings.mapping_ttl_seconds, OP_TIMEOUT)
 
         def on_invalidate(scene_id: str) -> None:
             try:
@@ -34,7 +34,7 @@ class Cluster:
             except ValueError:
                 pass  # not ours; ignore rather than crash the listener
 
-        bus = RedisBus(tier.client, prefix, on_invalidate, mappings.clear)
+        bus = RedisBus(tier.client, prefix, on_invalidate, mappings.clear, OP_TIMEOUT)
         lease = RedisLease(tier.client, bus, prefix, settings.lease_ttl_seconds, settings.lease_wait_seconds,
                            OP_TIMEOUT)
         return cls(tier, bus, lease)
@@ -50,7 +50,8 @@ class Cluster:
         await self.tier.delete_mapping(scene_id)
 
     async def publish_invalidate(self, scene_id: str) -> None:
-        await self.bus.publish_invalidate(scene_id)
+        if self.tier.available:  # a down Redis costs nothing; the mapping TTL is the backstop
+            await self.bus.publish_invalidate(scene_id)
 
     async def start(self) -> None:
         self.bus.start()

@@ -93,7 +93,7 @@ class RedisLease:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._release(keys=[lease_key], args=[token]), self.op_timeout)
             with contextlib.suppress(Exception):  # a lost message costs waiters one lease period, no more
-                await asyncio.wait_for(self.bus.publish_done(key, orjson.dumps(outcome)), self.op_timeout)
+                await self.bus.publish_done(key, orjson.dumps(outcome))
 
     async def _keep(self, lease_key: str, token: str) -> None:
         while True:

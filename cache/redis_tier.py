@@ -10,6 +10,7 @@ Redis costs the hot path nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -50,12 +51,14 @@ def redis_cache(url: str, namespace: str, timeout: float) -> RedisCache:
 
 
 class RedisTier:
-    def __init__(self, cache: RedisCache, prefix: str, max_entry_bytes: int, mapping_ttl: float) -> None:
+    def __init__(self, cache: RedisCache, prefix: str, max_entry_bytes: int, mapping_ttl: float,
+                 op_timeout: float) -> None:
         self.cache = cache
         self.client = cache.client  # the same pool, for scripts, leases and pub/sub
         self.prefix = prefix
         self.max_entry_bytes = max_entry_bytes
         self.mapping_ttl_ms = int(mapping_ttl * 1000)
+        self.op_timeout = op_timeout  # scripts bypass aiocache's timeout, so they get their own
         self._down_until = 0.0
         self._set_if_newer = self.client.register_script(_SET_IF_NEWER)
 
@@ -112,12 +115,15 @@ class RedisTier:
         if not self.available:
             return
         try:
-            await self._set_if_newer(keys=[f"{self.prefix}m:{scene_id}"],
-                                     args=[version, orjson.dumps(value), self.mapping_ttl_ms])
+            await asyncio.wait_for(self._set_if_newer(keys=[f"{self.prefix}m:{scene_id}"],
+                                                      args=[version, orjson.dumps(value), self.mapping_ttl_ms]),
+                                   self.op_timeout)
         except Exception as e:
             self._failed("set", e)
 
     async def delete_mapping(self, scene_id: str) -> None:
+        if not self.available:
+            return
         try:
             await self.cache.delete(f"m:{scene_id}")
         except Exception as e:

@@ -74,7 +74,7 @@ class ArtifactTiers:
     async def get(self, hash: str) -> Artifact | None:
         hit = self.l1.get(hash)
         if hit is not None:
-            metrics.CACHE_LOOKUPS.labels("l1", "artifact", "hit").inc()
+            metrics.L1_ARTIFACT_HIT.inc()
             return hit
         metrics.CACHE_LOOKUPS.labels("l1", "artifact", "miss").inc()
         sealed = await self._from_l2(hash)

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     workers: int | None = Field(None, ge=1)
     max_body_bytes: int = Field(1 * MIB, ge=1024)
+    trust_forwarded_for: bool = Field(False, description="key per-client limits on X-Forwarded-For (behind a CDN)")
     access_log: bool = False
     log_level: str = "INFO"
     shutdown_timeout_seconds: float = Field(10.0, ge=0)

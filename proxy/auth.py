@@ -21,8 +21,9 @@ def require_admin(handler: Handler) -> Handler:
                  "write endpoints are disabled: set PROXY_ADMIN_TOKEN and send 'Authorization: Bearer <token>'")
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         # compare_digest on bytes: constant time whatever the input, so timing leaks nothing
+        # surrogateescape: a header with non-UTF-8 bytes is a wrong token, not a 500
         if scheme.lower() != "bearer" or not hmac.compare_digest(
-                given.strip().encode(), token.get_secret_value().encode()):
+                given.strip().encode("utf-8", "surrogateescape"), token.get_secret_value().encode()):
             raise HTTPProblem(401, "unauthorized", "missing or invalid bearer token",
                               headers={"WWW-Authenticate": 'Bearer realm="artifact-proxy"'})
         return await handler(request)

@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--concurrency", type=int, default=8)
     b.add_argument("--dry-run", action="store_true")
     b.add_argument("--limit", type=int, default=None)
-    b.add_argument("--report", default="backfill-failures.jsonl", help="where failed ids and errors go")
+    b.add_argument("--report", default="data/backfill-failures.jsonl", help="where failed ids and errors go")
     return p
 
 
@@ -124,6 +124,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> int:
         for i, proc in enumerate(procs):
             if not proc.is_alive() and not stopping:
                 log.error("worker exited; restarting", extra={"event": "worker_exit", "code": proc.exitcode})
+                _forget_worker_metrics(proc.pid)
                 procs[i] = start()
     deadline = time.monotonic() + settings.shutdown_timeout_seconds + 5
     for proc in procs:
@@ -133,8 +134,17 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> int:
     return 0
 
 
+def _forget_worker_metrics(pid: int | None) -> None:
+    """A dead worker's live gauges (L1 bytes) must stop counting toward the sum."""
+    if pid and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
 def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
     from aiohttp import web
+    from aiohttp.web_runner import GracefulExit
 
     from proxy import logs
     from proxy.app import create_app
@@ -143,10 +153,22 @@ def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     try:
         import uvloop
 
-        uvloop.install()
+        loop = uvloop.new_event_loop()
     except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps other platforms running
-        pass
+        loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+
+    def stop_once() -> None:
+        # A worker may get SIGTERM twice (from a process-group kill and from the supervisor); a second
+        # GracefulExit would abort the clean-up that finishes in-flight requests and closes the pools.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
+        raise GracefulExit()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_once)
     web.run_app(
-        create_app(settings), host=host, port=port, reuse_port=reuse_port or None,
+        create_app(settings), host=host, port=port, reuse_port=reuse_port or None, loop=loop,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
-        shutdown_timeout=settings.shutdown_timeout_seconds, print=None, handle_signals=True)
+        shutdown_timeout=settings.shutdown_timeout_seconds, print=None, handle_signals=False)

@@ -24,7 +24,7 @@ from proxy import metrics
 from proxy.compiler import render_error_module
 from proxy.compiler.types import CompileError, Compiler
 from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneRepository
-from proxy.errors import SceneExists, SceneNotFound
+from proxy.errors import SceneExists, SceneNotFound, StorageUnavailable
 
 log = logging.getLogger("artifact_proxy.compile")
 
@@ -39,6 +39,7 @@ class Resolution:
     url: str | None
     error: str | None  # the current code's compile error, `LINE:COL: message`
     version: int = 0  # the scene's updated_at in microseconds: a newer mapping always wins in L2
+    transient: bool = False  # a fallback for a failure of ours: cached briefly, never shared
 
     def to_json(self) -> dict[str, object]:
         return {"hash": self.hash, "url": self.url, "error": self.error, "version": self.version}
@@ -110,14 +111,14 @@ class CompilationService:
 
     # --- compile + store ------------------------------------------------------------------------
 
-    async def build(self, code: str) -> Built:
+    async def build(self, code: str, scene_id: uuid.UUID | None = None) -> Built:
         """The artifact for `code`: reused when storage has it, else compiled once cluster-wide."""
         hash = self.compiler.hash_of(code)
         if await self.tiers.contains(hash):
             return Built(hash, self.url_for(hash))
-        return await self.flight.run(hash, lambda: self._compile_and_store(hash, code))
+        return await self.flight.run(hash, lambda: self._compile_and_store(hash, code, scene_id))
 
-    async def _compile_and_store(self, hash: str, code: str) -> Built:
+    async def _compile_and_store(self, hash: str, code: str, scene_id: uuid.UUID | None = None) -> Built:
         # another process may have finished while this one waited for the lease
         if await self.tiers.contains(hash):
             return Built(hash, self.url_for(hash))
@@ -129,14 +130,16 @@ class CompilationService:
             metrics.COMPILE_SECONDS.observe(elapsed)
             metrics.COMPILES.labels("error").inc()
             metrics.COMPILE_ERRORS.labels(e.kind).inc()
-            log.info("compile failed", extra={"event": "compile", "hash": hash, "outcome": "error",
+            log.info("compile failed", extra={"event": "compile", "sceneId": scene_id and str(scene_id),
+                                              "hash": hash, "outcome": "error",
                                               "kind": e.kind, "ms": round(elapsed * 1000, 2)})
             raise
         elapsed = time.perf_counter() - started
         metrics.COMPILE_SECONDS.observe(elapsed)
         metrics.COMPILES.labels("ok").inc()
         await self.tiers.put(module.hash, module.code)
-        log.info("compiled", extra={"event": "compile", "hash": module.hash, "outcome": "ok",
+        log.info("compiled", extra={"event": "compile", "sceneId": scene_id and str(scene_id),
+                                    "hash": module.hash, "outcome": "ok",
                                     "ms": round(elapsed * 1000, 2), "bytes": len(module.code)})
         return Built(module.hash, self.url_for(module.hash))
 
@@ -155,7 +158,7 @@ class CompilationService:
         Errors of the code are recorded; errors of ours (timeout, crash, overload) are not, so the
         scene stays pending and the next request retries."""
         try:
-            built = await self.build(scene.tsx_code)
+            built = await self.build(scene.tsx_code, scene.id)
             outcome = Compilation(hash=built.hash, url=built.url, error=None)
         except CompileError as e:
             if not e.is_source_error:
@@ -228,7 +231,7 @@ class CompilationService:
         `admission` (the per-client compile limit), so waiting on someone else's compile is free."""
         cached = self.mappings.get(scene_id)
         if cached is not None:
-            metrics.CACHE_LOOKUPS.labels("l1", "mapping", "hit").inc()
+            metrics.L1_MAPPING_HIT.inc()
             return cached
         metrics.CACHE_LOOKUPS.labels("l1", "mapping", "miss").inc()
         if admission is None or self._resolving.running(scene_id):
@@ -254,7 +257,7 @@ class CompilationService:
         if scene is None:
             raise SceneNotFound(str(scene_id))
         resolution = await self._resolve_scene(scene)
-        if resolution.hash is None:
+        if resolution.hash is None or resolution.transient:
             self.mappings.put(scene_id, resolution, self.negative_ttl, started=started)
         else:
             self.mappings.put(scene_id, resolution, started=started)
@@ -278,15 +281,22 @@ class CompilationService:
             return known
         try:
             fresh = await self.compile_scene(scene)
-        except CompileError as e:  # ours, not the code's: serve what we have, record nothing
-            return self._last_good(scene, e.describe())
+        except CompileError as e:  # ours, not the code's (timeout, crash, overload): record nothing
+            if e.kind == "overloaded" or not scene.compiled_hash:
+                raise  # 429 / 503 with Retry-After: nothing good to serve, and retrying will work
+            return self._last_good(scene, e.describe(), transient=True)
+        except StorageUnavailable:
+            if not scene.compiled_hash:
+                raise
+            return self._last_good(scene, "storage unavailable; serving the last good version", transient=True)
         known = self._resolution_of(fresh)
         return known if known is not None else Resolution(None, None, "scene changed while compiling; retry")
 
-    def _last_good(self, scene: Scene, error: str) -> Resolution:
+    def _last_good(self, scene: Scene, error: str, transient: bool = False) -> Resolution:
         if scene.compiled_hash:
-            return Resolution(scene.compiled_hash, self.url_for(scene.compiled_hash), error, version_of(scene))
-        return Resolution(None, None, error, version_of(scene))
+            return Resolution(scene.compiled_hash, self.url_for(scene.compiled_hash), error, version_of(scene),
+                              transient)
+        return Resolution(None, None, error, version_of(scene), transient)
 
     @staticmethod
     def error_module(error: str) -> bytes:

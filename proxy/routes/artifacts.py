@@ -26,7 +26,9 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     if not is_valid_hash(hash):  # malformed: answered without touching any tier
         return error_response(404, "not_found", "no such artifact", {**cors, "Cache-Control": NOT_FOUND_CACHE})
     artifact = c.tiers.peek(hash)
-    if artifact is None:
+    if artifact is not None:
+        metrics.L1_ARTIFACT_HIT.inc()
+    else:
         artifact = await c.service.artifact(hash)
         if artifact is None:
             return error_response(404, "not_found", "no such artifact",

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from proxy import metrics
 from proxy.context import ctx
 from proxy.db.base import Scene
 from proxy.http import JS_TYPE, fail, json_response
@@ -25,7 +26,13 @@ def parse_scene_id(request: web.Request) -> uuid.UUID:
         fail(400, "invalid_id", "scene id must be a UUID")
 
 
-def client_key(request: web.Request) -> str:
+def client_key(request: web.Request, trust_forwarded_for: bool) -> str:
+    """Who a compile-on-miss is charged to. Behind a CDN every request comes from the CDN, so the
+    operator can trust the first X-Forwarded-For hop; otherwise it is spoofable and ignored."""
+    if trust_forwarded_for:
+        first = request.headers.get("X-Forwarded-For", "").split(",", 1)[0].strip()
+        if first:
+            return first[:64]
     return request.remote or "unknown"
 
 
@@ -40,8 +47,10 @@ async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
     scene_id = parse_scene_id(request)
     c = ctx(request)
     resolution = c.service.mappings.get(scene_id)
-    if resolution is None:
-        client = client_key(request)
+    if resolution is not None:
+        metrics.L1_MAPPING_HIT.inc()
+    else:
+        client = client_key(request, c.settings.trust_forwarded_for)
         resolution = await c.service.resolve(scene_id, lambda: c.limiter.admit(client))
     cors = c.cors.headers_for(request.headers.get("Origin"))
     if resolution.url is None:
