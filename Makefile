@@ -6,6 +6,9 @@ STAMP   := $(VENV)/.installed
 NPMSTAMP:= node_modules/.installed
 RUNTIME := build/runtime/manifest.json
 
+# promtool lands in .tools/bin (scripts/ensure-services.sh); hadolint comes with the venv
+export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+
 .PHONY: install run test test-fast lint bench loadtest soak clean services
 
 install: $(STAMP) $(NPMSTAMP) $(RUNTIME)

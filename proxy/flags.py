@@ -2,8 +2,10 @@
 
 A user's bucket is a hash of (flag, user), so it is stable, independent across flags, and a user in
 at 10% stays in at 50% (the test is `bucket < percentage`). Percentages live in the metadata
-database; each process re-reads a flag at most once a second, so a change reaches every node
-within a second without any messaging."""
+database; each process re-reads a flag at most every REFRESH_SECONDS (half a second, so a change
+reaches every process of every node within a second, database latency included) without any
+messaging. Concurrent reads of one expired flag share one query, and when the database cannot be
+reached the last value read is served rather than failing the request."""
 
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ import hashlib
 import re
 import time
 
-from proxy.db.base import SceneRepository
+from cache.singleflight import SingleFlight
+from proxy.db.base import DatabaseUnavailable, SceneRepository
 
 FLAG_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _BUCKETS = 10_000  # 0.01% resolution
+REFRESH_SECONDS = 0.5
+MAX_CACHED = 1024
 
 
 def user_bucket(flag: str, user_id: str) -> float:
@@ -32,19 +37,33 @@ def is_enabled(flag: str, user_id: str | None, rollout_percentage: int) -> bool:
 
 
 class Flags:
-    def __init__(self, repo: SceneRepository, refresh_seconds: float = 1.0) -> None:
+    def __init__(self, repo: SceneRepository, refresh_seconds: float = REFRESH_SECONDS) -> None:
         self.repo = repo
         self.refresh = refresh_seconds
         self._cache: dict[str, tuple[int, float]] = {}
+        self._reads: SingleFlight[str, int] = SingleFlight()
 
     async def percentage(self, name: str) -> int:
-        now = time.monotonic()
         hit = self._cache.get(name)
-        if hit is not None and now - hit[1] < self.refresh:
+        if hit is not None and time.monotonic() - hit[1] < self.refresh:
             return hit[0]
+        try:
+            return (await self._reads.do(name, lambda: self._read(name)))[0]
+        except DatabaseUnavailable:
+            if hit is not None:
+                return hit[0]  # stale-if-error: the last known percentage beats a failed request
+            raise
+
+    async def _read(self, name: str) -> int:
+        started = time.monotonic()
         value = await self.repo.get_flag(name)
         pct = 0 if value is None else value
-        self._cache[name] = (pct, now)
+        known = self._cache.get(name)
+        if known is not None and known[1] > started:
+            return known[0]  # set() ran while this read was in flight: its value is newer
+        if len(self._cache) >= MAX_CACHED and name not in self._cache:
+            self._cache.clear()  # any name can be asked for: keep the table bounded
+        self._cache[name] = (pct, started)  # aged from before the query: never fresher than the data
         return pct
 
     async def set(self, name: str, rollout_percentage: int) -> None:

@@ -30,3 +30,13 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 pg_isready -h 127.0.0.1 -p 5432 >/dev/null && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null
 echo "services: postgresql and redis are up"
+
+# promtool (checks the alert rules) comes in Debian's prometheus package; take only the binary so no
+# Prometheus daemon is installed or started.
+TOOLS="$(cd "$(dirname "$0")/.." && pwd)/.tools"
+if ! command -v promtool >/dev/null && [ ! -x "$TOOLS/bin/promtool" ]; then
+  tmp=$(mktemp -d)
+  [ $apt_updated = 1 ] || { $SUDO apt-get update -qq; apt_updated=1; }
+  (cd "$tmp" && apt-get download -qq prometheus >/dev/null && dpkg-deb -x prometheus_*.deb root)
+  mkdir -p "$TOOLS/bin" && cp "$tmp/root/usr/bin/promtool" "$TOOLS/bin/" && rm -rf "$tmp"
+fi

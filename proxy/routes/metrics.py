@@ -1,13 +1,58 @@
-"""GET /metrics in the Prometheus text format; aggregates every worker in multi-process mode."""
+"""GET /metrics in the Prometheus text format; aggregates every worker in multi-process mode.
+
+Readiness is measured at scrape time, the way a Prometheus exporter reports what it probes:
+`artifact_proxy_ready` (1 when every dependency answers, as /readyz would say) and
+`artifact_proxy_dependency_up{dependency}` per dependency. Computed per scrape from a live probe,
+not stored, so it is correct whatever worker answers and never stale."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import Awaitable, Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from proxy.context import AppContext, ctx
 
 routes = web.RouteTableDef()
+PROBE_TIMEOUT = 2.0
+
+
+async def _ok(check: Awaitable[object]) -> bool:
+    try:
+        await asyncio.wait_for(check, PROBE_TIMEOUT)
+    except Exception:  # a probe reports any failure as "down"; the reason is on /readyz
+        return False
+    return True
+
+
+async def probe_dependencies(c: AppContext) -> dict[str, bool]:
+    """The same checks as /readyz: database, storage, and Redis when configured."""
+    checks: dict[str, Awaitable[object]] = {"database": c.repo.ping(), "storage": c.store.check()}
+    if c.cluster is not None:
+        checks["redis"] = c.cluster.tier.ping()
+    results = await asyncio.gather(*(_ok(v) for v in checks.values()))
+    return dict(zip(checks, results, strict=True))
+
+
+class ReadinessCollector(Collector):
+    def __init__(self, up: dict[str, bool]) -> None:
+        self.up = up
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        ready = GaugeMetricFamily("artifact_proxy_ready",
+                                  "1 when every dependency (database, storage, Redis) answers, as /readyz")
+        ready.add_metric([], 1.0 if all(self.up.values()) else 0.0)
+        yield ready
+        deps = GaugeMetricFamily("artifact_proxy_dependency_up", "1 when the dependency answers its probe",
+                                 labels=["dependency"])
+        for name, ok in sorted(self.up.items()):
+            deps.add_metric([name], 1.0 if ok else 0.0)
+        yield deps
 
 
 @routes.get("/metrics")
@@ -17,4 +62,8 @@ async def metrics_endpoint(request: web.Request) -> web.StreamResponse:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    readiness = CollectorRegistry(auto_describe=False)
+    readiness.register(ReadinessCollector(await probe_dependencies(ctx(request))))
+    # reading every worker's files is blocking file I/O: keep it off the event loop
+    body = await asyncio.to_thread(generate_latest, registry)
+    return web.Response(body=body + generate_latest(readiness), headers={"Content-Type": CONTENT_TYPE_LATEST})
