@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures_pg",
     "tests.fixtures_server",
     "tests.fixtures_redis",
+    "tests.fixtures_backends",
     "tests.browser.fixtures",
 ]

@@ -9,39 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from proxy.context import AppContext, ctx
+from proxy.context import ctx
+from proxy.readiness import probe_dependencies
 
 routes = web.RouteTableDef()
-PROBE_TIMEOUT = 2.0
-
-
-async def _ok(check: Awaitable[object]) -> bool:
-    try:
-        await asyncio.wait_for(check, PROBE_TIMEOUT)
-    except Exception:  # a probe reports any failure as "down"; the reason is on /readyz
-        return False
-    return True
-
-
-async def probe_dependencies(c: AppContext) -> dict[str, bool]:
-    """The same checks as /readyz: database, storage, and Redis when configured."""
-    checks: dict[str, Awaitable[object]] = {"database": c.repo.ping(), "storage": c.store.check()}
-    if c.cluster is not None:
-        checks["redis"] = c.cluster.tier.ping()
-    results = await asyncio.gather(*(_ok(v) for v in checks.values()))
-    return dict(zip(checks, results, strict=True))
 
 
 class ReadinessCollector(Collector):
-    def __init__(self, up: dict[str, bool]) -> None:
-        self.up = up
+    def __init__(self, probes: dict[str, dict[str, object]]) -> None:
+        self.up = {name: bool(result["ok"]) for name, result in probes.items()}
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         ready = GaugeMetricFamily("artifact_proxy_ready",

@@ -14,10 +14,9 @@ from config import Settings
 from proxy.app import build_context, create_app
 from proxy.compiler.pool import CompilerPool
 from proxy.context import AppContext
+from tests.fixtures_backends import AUTH, embedded
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "test-admin-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 BROKEN_SYNTAX = "export default function X() { return <div>; }\n"
 BROKEN_IMPORT = "import thing from 'left-pad';\nexport default function X() { return <div>{thing}</div>; }\n"
@@ -32,22 +31,8 @@ def scene(n: object) -> str:
             f"}}\n")
 
 
-def embedded(tmp_path: Path, **over: object) -> Settings:
-    values: dict[str, object] = {"database_url": f"sqlite:///{tmp_path}/proxy.sqlite3",
-                                 "storage_url": f"file://{tmp_path}/artifacts",
-                                 "admin_token": TOKEN, "compile_workers": 1}
-    return Settings(**{**values, **over})  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", "postgres+s3"])
-def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    """Both deployment shapes: SQLite + files, and PostgreSQL + an S3 endpoint over HTTP."""
-    if request.param == "sqlite":
-        return embedded(tmp_path)
-    pg: Settings = request.getfixturevalue("pg_settings")
-    s3: Settings = request.getfixturevalue("s3_settings")
-    return embedded(tmp_path, database_url=pg.database_url, storage_url=s3.storage_url,
-                    s3_endpoint_url=s3.s3_endpoint_url)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

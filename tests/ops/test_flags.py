@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from proxy.app import create_app
 from proxy.db.base import DatabaseUnavailable
 from proxy.flags import Flags, is_enabled, user_bucket
-from tests.ops.conftest import AUTH, TOKEN, embedded
+from tests.fixtures_backends import AUTH, TOKEN, embedded
 
 USERS = [f"user-{i}" for i in range(4000)]
 

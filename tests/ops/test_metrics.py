@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from proxy.app import create_app
 from proxy.context import CTX
 from proxy.db.base import DatabaseUnavailable
-from tests.ops.conftest import embedded
+from tests.fixtures_backends import embedded
 
 Sample = tuple[str, dict[str, str], float]
 

@@ -6,7 +6,8 @@ import uuid
 
 from aiohttp.test_utils import TestClient
 
-from tests.server.conftest import AUTH, GOOD
+from tests.fixtures_backends import AUTH
+from tests.server.conftest import GOOD
 
 
 async def test_writes_need_the_admin_token(embedded_client: TestClient) -> None:

@@ -9,7 +9,8 @@ import uuid
 import brotli
 from aiohttp.test_utils import TestClient
 
-from tests.server.conftest import AUTH, BROKEN, GOOD, GOOD2
+from tests.fixtures_backends import AUTH
+from tests.server.conftest import BROKEN, GOOD, GOOD2
 
 BARE_IMPORT = rb"""(?:\bfrom|\bimport)\s*\(?\s*["'](?![./]|[A-Za-z][A-Za-z0-9+.-]*:)[^"'\s]+["']"""
 
