@@ -1,66 +1,83 @@
 """sceneId -> resolved artifact, the second thing the cache holds (the first is artifact bytes).
 
-A mapping changes when a scene is edited, so unlike artifacts it expires: a TTL is the backstop,
-explicit invalidation (local, and cluster-wide through the shared tier) is the fast path. An expired
-entry is kept a while longer so the service can serve it stale when the database is down."""
+A mapping changes when its scene is edited, so unlike an artifact it can go stale. Three guards:
+- explicit invalidation: an edit touches the scene's stamp on the invalidation board, which every
+  worker of the machine shares (cache/board.py), and Redis pub/sub carries it to other machines;
+- a reader takes a `Ticket` before it reads the database and stores with it, so a value read before
+  an edit can never be stored after it;
+- a TTL, the backstop for a lost Redis message. An expired entry is still handed out once while the
+  caller refreshes it (stale-while-revalidate), and kept a while longer for stale-if-error."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
+
+from cache.board import InvalidationBoard
 
 V = TypeVar("V")
+
+
+class Ticket(NamedTuple):
+    stamp: bytes
+    epoch: int
 
 
 @dataclass(slots=True)
 class _Entry(Generic[V]):
     value: V
+    ticket: Ticket
     fresh_until: float
     stale_until: float
 
 
 class MappingCache(Generic[V]):
-    def __init__(self, ttl_seconds: float, stale_seconds: float = 3600.0, max_entries: int = 200_000) -> None:
+    def __init__(self, ttl_seconds: float, stale_seconds: float = 3600.0, max_entries: int = 200_000,
+                 board: InvalidationBoard | None = None) -> None:
         self.ttl = ttl_seconds
         self.stale = stale_seconds
         self.max_entries = max_entries
+        self.board = board if board is not None else InvalidationBoard()
         self._entries: dict[uuid.UUID, _Entry[V]] = {}
-        self._invalidated: dict[uuid.UUID, float] = {}
-        self._cleared_at = -1.0
+        self._epoch = 0  # bumped by clear(): tickets taken before it are void
+
+    def ticket(self, key: uuid.UUID) -> Ticket:
+        return Ticket(self.board.stamp(key), self._epoch)
+
+    def lookup(self, key: uuid.UUID, now: float | None = None) -> tuple[V | None, bool]:
+        """(value, expired): a current value, with expired=True once its TTL passed (refresh it)."""
+        entry = self._entries.get(key)
+        if entry is None or entry.ticket != (self.board.stamp(key), self._epoch):
+            return None, False
+        now = time.monotonic() if now is None else now
+        if now < entry.fresh_until:
+            return entry.value, False
+        if now < entry.stale_until:
+            return entry.value, True
+        return None, False
 
     def get(self, key: uuid.UUID, *, allow_stale: bool = False, now: float | None = None) -> V | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        now = time.monotonic() if now is None else now
-        if now < entry.fresh_until or (allow_stale and now < entry.stale_until):
-            return entry.value
-        return None
+        value, expired = self.lookup(key, now)
+        return value if allow_stale or not expired else None
 
-    def put(self, key: uuid.UUID, value: V, ttl: float | None = None, started: float | None = None) -> None:
-        """`started`: when the caller began reading what it stores. If the key was invalidated after
-        that, the value may predate the edit and is not stored."""
-        now = time.monotonic()
-        if started is not None and (started <= self._cleared_at or self._invalidated.get(key, -1.0) >= started):
-            return
-        ttl = self.ttl if ttl is None else ttl
+    def put(self, key: uuid.UUID, value: V, ticket: Ticket, ttl: float | None = None) -> None:
+        if ticket != self.ticket(key):
+            return  # an edit (or a cleared cache) came after the read: the value may predate it
         if key not in self._entries and len(self._entries) >= self.max_entries:
             self._entries.pop(next(iter(self._entries)))  # oldest insertion first: cheap, good enough
-        self._entries[key] = _Entry(value, now + ttl, now + ttl + self.stale)
+        now = time.monotonic()
+        ttl = self.ttl if ttl is None else ttl
+        self._entries[key] = _Entry(value, ticket, now + ttl, now + ttl + self.stale)
 
     def invalidate(self, key: uuid.UUID) -> None:
         self._entries.pop(key, None)
-        now = time.monotonic()
-        self._invalidated[key] = now
-        if len(self._invalidated) > 10_000:  # only recent invalidations can race a reader
-            self._invalidated = {k: t for k, t in self._invalidated.items() if now - t < 30}
+        self.board.touch(key)  # every worker on this machine sees it at once
 
     def clear(self) -> None:
         self._entries.clear()
-        self._invalidated.clear()
-        self._cleared_at = time.monotonic()
+        self._epoch += 1
 
     def __len__(self) -> int:
         return len(self._entries)

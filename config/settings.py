@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     lease_ttl_seconds: float = Field(10.0, gt=0, description="cluster single-flight lease")
     lease_wait_seconds: float = Field(15.0, gt=0, description="waiter gives up and compiles itself")
     redis_key_prefix: str = "ap:"
+    # set by `serve --workers N` for its workers (a shared-memory file); not an operator setting
+    invalidation_board: str | None = None
 
     # --- storage --------------------------------------------------------------------------
     storage_timeout_seconds: float = Field(5.0, gt=0)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from cache.board import InvalidationBoard
 from cache.cluster import Cluster
 from cache.flight import CompileFlight
 from cache.mapping import MappingCache
@@ -84,7 +85,8 @@ def build_context(settings: Settings) -> AppContext:
     repo = create_repository(settings)
     store = create_store(settings)
     compiler = create_compiler(settings)
-    mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds)
+    board = InvalidationBoard(settings.invalidation_board)
+    mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds, board=board)
     cluster = Cluster.create(settings, mappings) if settings.redis_url else None  # type: ignore[arg-type]
     tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None)
     service = CompilationService(

@@ -14,6 +14,7 @@ import tempfile
 import time
 from typing import Any
 
+from cache.board import create_board_file
 from config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("artifact_proxy.cli")
@@ -88,13 +89,16 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     if workers == 1:
         _run_worker(settings, host, port, reuse_port=False)
         return 0
+    state_dir = tempfile.mkdtemp(prefix="artifact-proxy-")
     # every worker writes its metrics to files here; /metrics in any worker adds them up
-    metrics_dir = tempfile.mkdtemp(prefix="artifact-proxy-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(state_dir, "metrics")
+    os.mkdir(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    # edits through any worker expire the other workers' cached mappings at once
+    settings = settings.model_copy(update={"invalidation_board": create_board_file(state_dir)})
     try:
         return _supervise(settings, host, port, workers)
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def _supervise(settings: Settings, host: str, port: int, workers: int) -> int:

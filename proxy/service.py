@@ -8,6 +8,7 @@ the error is reported beside it; a scene that never compiled gets a module that 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -105,6 +106,7 @@ class CompilationService:
         self.negative_ttl = negative_ttl
         self.shared = shared
         self._resolving: SingleFlight[uuid.UUID, Resolution] = SingleFlight()
+        self._refreshing: set[asyncio.Future[tuple[Resolution, bool]]] = set()
 
     def url_for(self, hash: str) -> str:
         return f"{self.base}/components/{hash}.js"
@@ -239,13 +241,26 @@ class CompilationService:
         with admission():
             return (await self._resolving.do(scene_id, lambda: self._resolve_uncached(scene_id)))[0]
 
+    def refresh_soon(self, scene_id: uuid.UUID) -> None:
+        """Stale-while-revalidate: the caller serves the expired mapping, this re-reads it once."""
+        if self._resolving.running(scene_id):
+            return
+        task = asyncio.ensure_future(self._resolving.do(scene_id, lambda: self._resolve_uncached(scene_id)))
+        self._refreshing.add(task)
+        task.add_done_callback(self._refresh_done)
+
+    def _refresh_done(self, task: asyncio.Future[tuple[Resolution, bool]]) -> None:
+        self._refreshing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background mapping refresh failed: %s", task.exception(), extra={"event": "refresh"})
+
     async def _resolve_uncached(self, scene_id: uuid.UUID) -> Resolution:
-        started = time.monotonic()
+        ticket = self.mappings.ticket(scene_id)  # before any read, so an edit meanwhile voids the result
         if self.shared is not None:
             shared = await self.shared.get_mapping(str(scene_id))
             if shared is not None:
                 resolution = Resolution.from_json(shared)
-                self.mappings.put(scene_id, resolution, started=started)
+                self.mappings.put(scene_id, resolution, ticket)
                 return resolution
         try:
             scene = await self.repo.get(scene_id)
@@ -258,9 +273,9 @@ class CompilationService:
             raise SceneNotFound(str(scene_id))
         resolution = await self._resolve_scene(scene)
         if resolution.hash is None or resolution.transient:
-            self.mappings.put(scene_id, resolution, self.negative_ttl, started=started)
+            self.mappings.put(scene_id, resolution, ticket, self.negative_ttl)
         else:
-            self.mappings.put(scene_id, resolution, started=started)
+            self.mappings.put(scene_id, resolution, ticket)
             if self.shared is not None:
                 await self.shared.set_mapping(str(scene_id), resolution.version, resolution.to_json())
         return resolution

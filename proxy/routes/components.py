@@ -46,9 +46,11 @@ def header_safe(text: str, limit: int = 512) -> str:
 async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
     scene_id = parse_scene_id(request)
     c = ctx(request)
-    resolution = c.service.mappings.get(scene_id)
+    resolution, expired = c.service.mappings.lookup(scene_id)
     if resolution is not None:
         metrics.L1_MAPPING_HIT.inc()
+        if expired:
+            c.service.refresh_soon(scene_id)
     else:
         client = client_key(request, c.settings.trust_forwarded_for)
         resolution = await c.service.resolve(scene_id, lambda: c.limiter.admit(client))

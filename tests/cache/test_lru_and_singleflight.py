@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 
+from cache.board import InvalidationBoard, create_board_file
 from cache.lru import ByteLRU
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
@@ -36,17 +40,44 @@ def test_lru_replacing_a_key_accounts_bytes_once() -> None:
 
 
 def test_mapping_expires_but_can_be_served_stale() -> None:
-    import uuid
-
     m: MappingCache[str] = MappingCache(ttl_seconds=10, stale_seconds=100)
     k = uuid.uuid4()
-    m.put(k, "v")
-    assert m.get(k) == "v"
-    future = __import__("time").monotonic() + 50
+    m.put(k, "v", m.ticket(k))
+    assert m.get(k) == "v" and m.lookup(k) == ("v", False)
+    future = time.monotonic() + 50
     assert m.get(k, now=future) is None
+    assert m.lookup(k, now=future) == ("v", True)  # stale-while-revalidate
     assert m.get(k, now=future, allow_stale=True) == "v"
     m.invalidate(k)
     assert m.get(k, allow_stale=True) is None
+
+
+def test_a_value_read_before_an_edit_is_never_stored_after_it() -> None:
+    m: MappingCache[str] = MappingCache(ttl_seconds=10)
+    k = uuid.uuid4()
+    ticket = m.ticket(k)  # a reader starts...
+    m.invalidate(k)  # ...an edit lands...
+    m.put(k, "old", ticket)  # ...and the reader's old value must not stick
+    assert m.get(k) is None
+    ticket = m.ticket(k)
+    m.clear()  # a Redis gap clears everything: tickets from before it are void too
+    m.put(k, "old", ticket)
+    assert m.get(k) is None
+
+
+def test_workers_sharing_a_board_see_each_others_edits_at_once(tmp_path: Path) -> None:
+    path = create_board_file(str(tmp_path))
+    worker_a: MappingCache[str] = MappingCache(60, board=InvalidationBoard(path))
+    worker_b: MappingCache[str] = MappingCache(60, board=InvalidationBoard(path))
+    k = uuid.uuid4()
+    worker_b.put(k, "old hash", worker_b.ticket(k))
+    assert worker_b.get(k) == "old hash"
+    worker_a.invalidate(k)  # the edit goes through worker A
+    assert worker_b.get(k) is None
+    other = uuid.UUID(int=k.int ^ 1)  # a scene in another slot is untouched
+    worker_b.put(other, "kept", worker_b.ticket(other))
+    worker_a.invalidate(k)
+    assert worker_b.get(other) == "kept"
 
 
 async def test_concurrent_calls_for_one_key_run_the_work_once() -> None:
