@@ -24,33 +24,60 @@ import brotli
 from cache.lru import ByteLRU
 from proxy import metrics
 from proxy.artifact import seal, unseal
+from proxy.http import Cors
 from proxy.storage.base import ArtifactStore
 
 log = logging.getLogger("artifact_proxy.cache")
 
 
+IMMUTABLE = "public, max-age=31536000, immutable"
+_BASE_HEADERS = {
+    **Cors.PUBLIC,
+    "Cache-Control": IMMUTABLE,
+    "Vary": "Accept-Encoding",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Artifact:
-    """What the hot path serves: the sealed bytes and their encodings, computed once per process."""
+    """What the hot path serves: the sealed bytes, their encodings and every header, computed once
+    per process. `br` is None until the background brotli pass finishes; gzip is served meanwhile,
+    so the bytes of each encoding never change under one ETag."""
 
     hash: str
     identity: bytes
     gzip: bytes
-    br: bytes
+    br: bytes | None
     etag: str
+    headers: dict[str, dict[str, str]]  # per encoding, plus "304"
 
     @property
     def weight(self) -> int:
-        return len(self.identity) + len(self.gzip) + len(self.br) + 200
+        return len(self.identity) + len(self.gzip) + len(self.br or b"") + 600
 
     def body(self, encoding: str) -> bytes:
-        return self.br if encoding == "br" else self.gzip if encoding == "gzip" else self.identity
+        if encoding == "br" and self.br is not None:
+            return self.br
+        return self.gzip if encoding == "gzip" else self.identity
 
 
-def encode(hash: str, sealed: bytes, brotli_quality: int = 11) -> Artifact:
+def _headers(etag: str) -> dict[str, dict[str, str]]:
+    base = {**_BASE_HEADERS, "ETag": etag}
+    js = {**base, "Content-Type": "text/javascript; charset=utf-8"}
+    return {"304": base, "identity": js, "gzip": {**js, "Content-Encoding": "gzip"},
+            "br": {**js, "Content-Encoding": "br"}}
+
+
+def encode(hash: str, sealed: bytes) -> Artifact:
     # mtime=0 keeps gzip bytes deterministic, so every node sends identical bodies for one ETag
-    return Artifact(hash=hash, identity=sealed, gzip=gzip.compress(sealed, 9, mtime=0),
-                    br=brotli.compress(sealed, quality=brotli_quality, mode=brotli.MODE_TEXT), etag=f'"{hash}"')
+    etag = f'"{hash}"'
+    return Artifact(hash, sealed, gzip.compress(sealed, 9, mtime=0), None, etag, _headers(etag))
+
+
+def with_brotli(artifact: Artifact, quality: int = 11) -> Artifact:
+    br = brotli.compress(artifact.identity, quality=quality, mode=brotli.MODE_TEXT)
+    return Artifact(artifact.hash, artifact.identity, artifact.gzip, br, artifact.etag, artifact.headers)
 
 
 class SharedTier(Protocol):
@@ -66,6 +93,7 @@ class ArtifactTiers:
         self.store = store
         self.l2 = l2
         self.l1: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes, lambda a: a.weight)
+        self._encoding: set[asyncio.Future[Artifact]] = set()
 
     def peek(self, hash: str) -> Artifact | None:
         """L1 only: the hot path, no I/O, no await."""
@@ -135,8 +163,26 @@ class ArtifactTiers:
                     extra={"event": "integrity_failure", "tier": tier, "hash": hash})
 
     async def _fill_l1(self, hash: str, sealed: bytes) -> Artifact:
-        # brotli at quality 11 takes milliseconds: keep it off the event loop
-        artifact = await asyncio.to_thread(encode, hash, sealed)
-        self.l1.put(hash, artifact)
-        metrics.L1_BYTES.set(self.l1.bytes)
+        # gzip-9 of a typical module is ~0.1 ms; only large ones are worth a thread hop
+        if len(sealed) > 64 * 1024:
+            artifact = await asyncio.to_thread(encode, hash, sealed)
+        else:
+            artifact = encode(hash, sealed)
+        self._store_l1(artifact)
+        # brotli-11 costs milliseconds (more than the compile): never on the request's path
+        task = asyncio.ensure_future(asyncio.to_thread(with_brotli, artifact))
+        self._encoding.add(task)
+        task.add_done_callback(self._brotli_done)
         return artifact
+
+    def _brotli_done(self, task: asyncio.Future[Artifact]) -> None:
+        self._encoding.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return  # gzip keeps being served; nothing is lost
+        artifact = task.result()
+        if artifact.hash in self.l1:  # not evicted meanwhile
+            self._store_l1(artifact)
+
+    def _store_l1(self, artifact: Artifact) -> None:
+        self.l1.put(artifact.hash, artifact)
+        metrics.L1_BYTES.set(self.l1.bytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -74,10 +75,21 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         response = problem
     if "Access-Control-Allow-Origin" not in response.headers:
         response.headers.update(request.app[CTX].cors.headers_for(request.headers.get("Origin")))
+    _latency(request, response.status).observe(time.perf_counter() - started)
+    return response
+
+
+_LATENCY: dict[tuple[str, int], Any] = {}
+
+
+def _latency(request: web.Request, status: int) -> Any:
+    """The histogram child for (route pattern, status), looked up once: labels() costs microseconds."""
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
-    metrics.REQUEST_SECONDS.labels(route, str(response.status)).observe(time.perf_counter() - started)
-    return response
+    child = _LATENCY.get((route, status))
+    if child is None:
+        child = _LATENCY[(route, status)] = metrics.REQUEST_SECONDS.labels(route, str(status))
+    return child
 
 
 def build_context(settings: Settings) -> AppContext:

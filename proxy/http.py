@@ -57,8 +57,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 _CODING = re.compile(r"\s*([a-zA-Z0-9*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")
 
 
-def choose_encoding(accept_encoding: str | None) -> str:
-    """'br', 'gzip' or 'identity': the best coding the client accepts (q > 0); br wins ties (smaller)."""
+def choose_encoding(accept_encoding: str | None, brotli: bool = True) -> str:
+    """'br', 'gzip' or 'identity': the best coding the client accepts (q > 0) among those we have;
+    br wins ties (smaller)."""
     if not accept_encoding:
         return "identity"
     q: dict[str, float] = {}
@@ -72,7 +73,7 @@ def choose_encoding(accept_encoding: str | None) -> str:
             continue
     star = q.get("*", 0.0)
     best, best_q = "identity", 0.0
-    for coding in ("br", "gzip"):
+    for coding in ("br", "gzip") if brotli else ("gzip",):
         weight = q.get(coding, star)
         if weight > best_q:
             best, best_q = coding, weight

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from cache.tiers import Artifact, encode
+from cache.tiers import Artifact, encode, with_brotli
 from proxy.context import AppContext, ctx
 from proxy.http import Cors, fail
 from proxy.preview.page import render_preview_page
@@ -36,7 +36,7 @@ def load_runtime(c: AppContext) -> None:
         log.warning("host runtime not loaded; /preview is unavailable: %s", e)
         return
     # 1.5 MB: brotli 9 costs ~0.1 s once at start, quality 11 would cost seconds per worker
-    c.runtime = Runtime(assets, encode(assets.hash, assets.body, brotli_quality=9))
+    c.runtime = Runtime(assets, with_brotli(encode(assets.hash, assets.body), quality=9))
 
 
 def _runtime(request: web.Request) -> Runtime:
@@ -74,4 +74,4 @@ async def runtime_script(request: web.Request) -> web.StreamResponse:
     runtime = _runtime(request)
     if not runtime.assets.serves(request.match_info["file"]):
         fail(404, "not_found", "no such runtime file")
-    return serve_immutable(request, runtime.encoded, Cors.PUBLIC)
+    return serve_immutable(request, runtime.encoded)
