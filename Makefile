@@ -47,6 +47,7 @@ lint:
 	$(BIN)/bandit -q -c pyproject.toml -r proxy cache config
 
 bench: install services
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 	$(BIN)/python -m loadtest.bench_compile
 	$(BIN)/python -m loadtest.bench_http
 
