@@ -37,6 +37,7 @@ from typing import Any
 
 from loadtest.server import (
     ROOT,
+    SCENES_DIR,
     ServerProcess,
     backend,
     create_compiled,
@@ -205,7 +206,7 @@ def hot_path(bench: Bench, args: argparse.Namespace, workdir: Path, out_dir: Pat
     proxy_n = ServerProcess(env, n, log_path=out_dir / "proxy-n.log").start()
     servers: list[ServerProcess] = [proxy_n]
     try:
-        source = (ROOT / "loadtest/scenes/m13_typescript_heavy.tsx").read_text()  # a mid-size scene
+        source = (SCENES_DIR / "m13_typescript_heavy.tsx").read_text()  # a mid-size scene
         scene = create_compiled(proxy_n.base, [source + "\n// bench hot\n"], 1, "hot")[0]
         proxy_1 = ServerProcess(env, 1, log_path=out_dir / "proxy-1.log").start()
         servers.append(proxy_1)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest.promtext import Metrics
-from loadtest.server import ROOT, ServerProcess, backend, create_compiled, server_env, temp_workdir
+from loadtest.server import SCENES_DIR, ServerProcess, backend, create_compiled, server_env, temp_workdir
 
 MIB = 1024 * 1024
 OVERHEAD_MIB = 32
@@ -41,7 +41,7 @@ def run_memory_bench(workdir: Path, out_dir: Path, artifacts: int = 10_000, conc
     with backend("embedded", workdir / "data") as be:
         env = server_env(be.env)
         with ServerProcess(env, 1, log_path=out_dir / "memory-server.log") as server:
-            source = (ROOT / "tests/fixtures/scenes/g22_product_launch_long.tsx").read_text()
+            source = (SCENES_DIR / "g22_product_launch_long.tsx").read_text()
             scene = create_compiled(server.base, [source + "\n// memory bench\n"], 1, "memory")[0]
             assert server.proc is not None
             worker = psutil.Process(server.proc.pid)  # one worker: the server process serves HTTP itself
