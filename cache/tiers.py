@@ -16,6 +16,7 @@ import asyncio
 import gzip
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,7 +94,8 @@ class ArtifactTiers:
         self.store = store
         self.l2 = l2
         self.l1: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes, lambda a: a.weight)
-        self._encoding: set[asyncio.Future[Artifact]] = set()
+        self._brotli_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brotli")
+        self._brotli_pending: set[str] = set()
 
     def peek(self, hash: str) -> Artifact | None:
         """L1 only: the hot path, no I/O, no await."""
@@ -169,19 +171,24 @@ class ArtifactTiers:
         else:
             artifact = encode(hash, sealed)
         self._store_l1(artifact)
-        # brotli-11 costs milliseconds (more than the compile): never on the request's path
-        task = asyncio.ensure_future(asyncio.to_thread(with_brotli, artifact))
-        self._encoding.add(task)
-        task.add_done_callback(self._brotli_done)
         return artifact
 
-    def _brotli_done(self, task: asyncio.Future[Artifact]) -> None:
-        self._encoding.discard(task)
-        if task.cancelled() or task.exception() is not None:
+    def want_brotli(self, artifact: Artifact) -> None:
+        """A br-capable client asked for an artifact without its brotli body: make it, off the request
+        path. Demand-driven and bounded (one thread, a few pending), so a storm of misses never
+        queues thousands of multi-millisecond compressions; until it is ready, gzip is served."""
+        if artifact.br is not None or artifact.hash in self._brotli_pending or len(self._brotli_pending) >= 32:
+            return
+        self._brotli_pending.add(artifact.hash)
+        future = asyncio.get_running_loop().run_in_executor(self._brotli_thread, with_brotli, artifact)
+        future.add_done_callback(lambda f: self._brotli_done(artifact.hash, f))
+
+    def _brotli_done(self, hash: str, future: asyncio.Future[Artifact]) -> None:
+        self._brotli_pending.discard(hash)
+        if future.cancelled() or future.exception() is not None:
             return  # gzip keeps being served; nothing is lost
-        artifact = task.result()
-        if artifact.hash in self.l1:  # not evicted meanwhile
-            self._store_l1(artifact)
+        if hash in self.l1:  # not evicted meanwhile
+            self._store_l1(future.result())
 
     def _store_l1(self, artifact: Artifact) -> None:
         self.l1.put(artifact.hash, artifact)

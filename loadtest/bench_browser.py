@@ -140,7 +140,7 @@ run().catch((e) => {{ window.__bench = {{ error: String(e && e.stack || e) }}; }
 def harness_app(ids: list[str], urls: list[str], sucrase_path: Path) -> Any:
     from aiohttp import web
 
-    from cache.tiers import encode
+    from cache.tiers import encode, with_brotli
     from config import load_settings
     from proxy.app import create_app
     from proxy.context import CTX
@@ -150,7 +150,7 @@ def harness_app(ids: list[str], urls: list[str], sucrase_path: Path) -> Any:
     app = create_app(load_settings())
     body = sucrase_path.read_bytes()
     sucrase_hash = hashlib.sha256(body).hexdigest()[:16]
-    sucrase = encode(sucrase_hash, body, brotli_quality=9)
+    sucrase = with_brotli(encode(sucrase_hash, body), quality=9)
     sucrase_url = f"/bench/sucrase.{sucrase_hash}.js"
     tsx_cache: dict[str, Any] = {}
 
@@ -167,7 +167,7 @@ def harness_app(ids: list[str], urls: list[str], sucrase_path: Path) -> Any:
     async def sucrase_js(request: web.Request) -> web.StreamResponse:
         if request.match_info["hash"] != sucrase_hash:
             raise web.HTTPNotFound()
-        return serve_immutable(request, sucrase, {})
+        return serve_immutable(request, sucrase)
 
     async def tsx(request: web.Request) -> web.StreamResponse:
         scene = await request.app[CTX].repo.get(uuid.UUID(request.match_info["id"]))
@@ -177,7 +177,7 @@ def harness_app(ids: list[str], urls: list[str], sucrase_path: Path) -> Any:
         digest = hashlib.sha256(raw).hexdigest()[:16]
         encoded = tsx_cache.get(digest)
         if encoded is None:  # encoded once per version, as a compressing CDN/front would keep it
-            encoded = tsx_cache[digest] = encode(digest, raw, brotli_quality=11)
+            encoded = tsx_cache[digest] = with_brotli(encode(digest, raw))
         headers = {"Cache-Control": "no-cache", "ETag": encoded.etag, "Vary": "Accept-Encoding"}
         if etag_matches(request.headers.get("If-None-Match"), encoded.etag):
             return web.Response(status=304, headers=headers)

@@ -32,6 +32,8 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
         artifact = await c.service.artifact(hash)
         if artifact is None:
             return error_response(404, "not_found", "no such artifact", NOT_FOUND_HEADERS)
+    if artifact.br is None and "br" in request.headers.get("Accept-Encoding", ""):
+        c.tiers.want_brotli(artifact)  # served as gzip this time
     return serve_immutable(request, artifact)
 
 
