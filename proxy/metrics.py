@@ -4,6 +4,9 @@ before this module is imported, and /metrics aggregates every worker's files."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 _FAST = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -31,6 +34,75 @@ L1_BYTES = Gauge("artifact_proxy_l1_bytes", "Bytes held by the in-process artifa
                  multiprocess_mode="livesum")
 RATE_LIMITED = Counter("artifact_proxy_rate_limited_total", "Requests refused with 429", ["reason"])
 
-# Pre-bound children for the hot paths: a labels() lookup per request is measurable there.
-L1_ARTIFACT_HIT = CACHE_LOOKUPS.labels("l1", "artifact", "hit")
-L1_MAPPING_HIT = CACHE_LOOKUPS.labels("l1", "mapping", "hit")
+
+
+# --- the hot path's metrics ---------------------------------------------------------------------------
+# Measured on the hot artifact route (wrk, one worker): a Histogram.observe() cost ~3.8 us per request
+# in place and each Counter.inc() ~0.5 us, against ~41 us for the whole request. So the hot paths
+# count in plain Python, and flush_hot_metrics() adds the totals to the real series once a second
+# (proxy/app.py) and before every /metrics answer: exact counts, at most a second late on other workers.
+
+class Tally:
+    __slots__ = ("child", "pending")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        self.pending = 0
+
+    def inc(self, amount: int = 1) -> None:
+        self.pending += amount
+
+    def flush(self) -> None:
+        if self.pending:
+            amount, self.pending = self.pending, 0
+            self.child.inc(amount)
+
+
+class Timings:
+    """Observations for one histogram child, bucketed like Histogram.observe (first bound >= value)."""
+
+    __slots__ = ("bounds", "child", "counts", "total")
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        self.bounds: list[float] = list(child._upper_bounds)  # includes +Inf
+        self.counts = [0] * len(self.bounds)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.bounds, seconds)] += 1
+        self.total += seconds
+
+    def flush(self) -> None:
+        # the child's per-bucket values are what Histogram.observe itself increments
+        for i, count in enumerate(self.counts):
+            if count:
+                self.counts[i] = 0
+                self.child._buckets[i].inc(count)
+        if self.total:
+            total, self.total = self.total, 0.0
+            self.child._sum.inc(total)
+
+
+_HOT: list[Tally | Timings] = []
+
+
+def tally(child: Any) -> Tally:
+    t = Tally(child)
+    _HOT.append(t)
+    return t
+
+
+def timings(child: Any) -> Timings:
+    t = Timings(child)
+    _HOT.append(t)
+    return t
+
+
+def flush_hot_metrics() -> None:
+    for hot in _HOT:
+        hot.flush()
+
+
+L1_ARTIFACT_HIT = tally(CACHE_LOOKUPS.labels("l1", "artifact", "hit"))
+L1_MAPPING_HIT = tally(CACHE_LOOKUPS.labels("l1", "mapping", "hit"))

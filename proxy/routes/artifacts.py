@@ -12,7 +12,7 @@ from proxy.context import ctx
 from proxy.http import Cors, choose_encoding, error_response, etag_matches
 
 routes = web.RouteTableDef()
-ARTIFACT_BYTES = {e: metrics.ARTIFACT_BYTES.labels(e) for e in ("identity", "gzip", "br")}
+ARTIFACT_BYTES = {e: metrics.tally(metrics.ARTIFACT_BYTES.labels(e)) for e in ("identity", "gzip", "br")}
 
 # short: the hash may exist soon (a compile in progress)
 NOT_FOUND_HEADERS = {**Cors.PUBLIC, "Cache-Control": "public, max-age=10"}

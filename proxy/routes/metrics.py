@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from proxy import metrics
 from proxy.context import ctx
 from proxy.readiness import probe_dependencies
 
@@ -40,6 +41,7 @@ class ReadinessCollector(Collector):
 
 @routes.get("/metrics")
 async def metrics_endpoint(request: web.Request) -> web.StreamResponse:
+    metrics.flush_hot_metrics()  # this worker's hot-path counts, exact as of now
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -133,10 +134,12 @@ def test_counters_aggregate_across_workers(spawn_server: Any, tmp_path: Path) ->
     server = spawn_server(workers=2, database_url=f"sqlite:///{tmp_path}/m.sqlite3",
                           storage_url=f"file://{tmp_path}/artifacts")
     route = {"route": "/healthz", "status": "200"}
+    time.sleep(1.3)  # the start-up readiness polls reach the shared series first
     before = value(_fetch(f"{server.base}/metrics"), "artifact_proxy_request_duration_seconds_count", **route)
     n = 40
     for _ in range(n):
         _fetch(f"{server.base}/healthz")
+    time.sleep(1.3)  # hot-path metrics reach the shared series within a second (proxy/metrics.py)
     # whichever worker answers /metrics reports the same total: every worker's requests, added up
     for _ in range(4):
         text = _fetch(f"{server.base}/metrics")
