@@ -1,7 +1,7 @@
 """Backfill throughput: seed N scenes straight through the repository, then time `backfill`.
 
     .venv/bin/python -m loadtest.bench_backfill [-n 10000] [--dup 0.3] [--backend sqlite,pg]
-                                                [--concurrency 16] [--batch-size 200] [--profile]
+                                                [--concurrency 32] [--batch-size 200] [--profile]
 
 Scenes are ~150 lines of varied TSX generated from a seed (deterministic), with `--dup` of them
 copies of an earlier scene's code (shared artifacts: compiled once, recorded many times).
@@ -322,7 +322,7 @@ def cli() -> None:
     parser.add_argument("-n", type=int, default=10_000, help="scenes to seed")
     parser.add_argument("--dup", type=float, default=0.3, help="fraction of scenes that copy an earlier one")
     parser.add_argument("--backend", default="sqlite,pg", help="comma-separated: sqlite, pg")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="cProfile the event loop during the run")
     args = parser.parse_args()
