@@ -106,9 +106,10 @@ class RedisLease:
         its source error is the same error here, so it is raised without compiling again."""
         outcome = orjson.loads(payload)
         error = outcome.get("error")
-        if not outcome.get("ok") and isinstance(error, dict) and error.get("kind") in (
-                "syntax", "import", "no-default-export", "too-large"):
-            raise CompileError(str(error.get("message", "compile failed")), kind=error["kind"],
-                               line=int(error.get("line", 0)), column=int(error.get("column", 0)),
-                               line_text=str(error.get("lineText", "")))
+        if not outcome.get("ok") and isinstance(error, dict):
+            leader_error = CompileError(str(error.get("message", "compile failed")), kind=error.get("kind"),
+                                        line=int(error.get("line", 0)), column=int(error.get("column", 0)),
+                                        line_text=str(error.get("lineText", "")))
+            if leader_error.is_source_error:
+                raise leader_error
         return await work()

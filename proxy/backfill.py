@@ -164,27 +164,11 @@ class _Builder:
     async def _compile_and_store(self, scene_id: uuid.UUID, hash: str, code: str) -> Built:
         # No existence check first: on a first run or after a compiler upgrade nearly every hash is new,
         # and a compile (~1 ms of Node) is cheaper than a HEAD on S3; `put` of an existing hash is a no-op.
-        started = time.perf_counter()
-        try:
-            module = await self.service.compiler.compile(code)
-        except CompileError as e:
-            elapsed = time.perf_counter() - started
-            metrics.COMPILE_SECONDS.observe(elapsed)
-            metrics.COMPILES.labels("error").inc()
-            metrics.COMPILE_ERRORS.labels(e.kind).inc()
-            log.info("compile failed", extra={"event": "compile", "sceneId": str(scene_id), "hash": hash,
-                                              "outcome": "error", "kind": e.kind, "ms": round(elapsed * 1000, 2),
-                                              "source": "backfill"})
-            raise
-        elapsed = time.perf_counter() - started
-        metrics.COMPILE_SECONDS.observe(elapsed)
-        metrics.COMPILES.labels("ok").inc()
+        # Straight to storage: warming the server's L1 here would cost more than the compile.
+        module = await self.service.compile_measured(hash, code, scene_id, source="backfill")
         put_started = time.perf_counter()
         await self.store.put(module.hash, seal(module.code))
         metrics.STORAGE_SECONDS.labels("put").observe(time.perf_counter() - put_started)
-        log.info("compiled", extra={"event": "compile", "sceneId": str(scene_id), "hash": module.hash,
-                                    "outcome": "ok", "ms": round(elapsed * 1000, 2), "bytes": len(module.code),
-                                    "source": "backfill"})
         return Built(module.hash, self.service.url_for(module.hash))
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -35,7 +35,6 @@ class AppContext:
     limiter: CompileLimiter
     cluster: Cluster | None = None  # Redis L2 + bus + lease, when PROXY_REDIS_URL is set
     runtime: Runtime | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 CTX = web.AppKey("ctx", AppContext)

@@ -23,7 +23,7 @@ from cache.singleflight import SingleFlight
 from cache.tiers import Artifact, ArtifactTiers
 from proxy import metrics
 from proxy.compiler import render_error_module
-from proxy.compiler.types import CompileError, Compiler
+from proxy.compiler.types import CompiledModule, CompileError, Compiler
 from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneRepository
 from proxy.errors import SceneExists, SceneNotFound, StorageUnavailable
 
@@ -124,7 +124,15 @@ class CompilationService:
         # another process may have finished while this one waited for the lease
         if await self.tiers.contains(hash):
             return Built(hash, self.url_for(hash))
+        module = await self.compile_measured(hash, code, scene_id)
+        await self.tiers.put(module.hash, module.code)
+        return Built(module.hash, self.url_for(module.hash))
+
+    async def compile_measured(self, hash: str, code: str, scene_id: uuid.UUID | None = None,
+                               **log_fields: object) -> CompiledModule:
+        """Compile with the compile metrics and one structured log line, whoever stores the result."""
         started = time.perf_counter()
+        fields = {"event": "compile", "sceneId": scene_id and str(scene_id), **log_fields}
         try:
             module = await self.compiler.compile(code)
         except CompileError as e:
@@ -132,18 +140,15 @@ class CompilationService:
             metrics.COMPILE_SECONDS.observe(elapsed)
             metrics.COMPILES.labels("error").inc()
             metrics.COMPILE_ERRORS.labels(e.kind).inc()
-            log.info("compile failed", extra={"event": "compile", "sceneId": scene_id and str(scene_id),
-                                              "hash": hash, "outcome": "error",
-                                              "kind": e.kind, "ms": round(elapsed * 1000, 2)})
+            log.info("compile failed", extra={**fields, "hash": hash, "outcome": "error", "kind": e.kind,
+                                              "ms": round(elapsed * 1000, 2)})
             raise
         elapsed = time.perf_counter() - started
         metrics.COMPILE_SECONDS.observe(elapsed)
         metrics.COMPILES.labels("ok").inc()
-        await self.tiers.put(module.hash, module.code)
-        log.info("compiled", extra={"event": "compile", "sceneId": scene_id and str(scene_id),
-                                    "hash": module.hash, "outcome": "ok",
+        log.info("compiled", extra={**fields, "hash": module.hash, "outcome": "ok",
                                     "ms": round(elapsed * 1000, 2), "bytes": len(module.code)})
-        return Built(module.hash, self.url_for(module.hash))
+        return module
 
     # --- scenes ---------------------------------------------------------------------------------
 
