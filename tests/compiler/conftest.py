@@ -66,14 +66,23 @@ async def pool() -> AsyncIterator[CompilerPool]:
         await p.close()
 
 
-def run_harness(modules: dict[str, bytes], directory: Path, frames: Iterable[int] = (0,)) -> dict[str, Any]:
-    """Import every module in one Node process (as a page would), render each at `frames`."""
+def run_harness(modules: dict[str, bytes], directory: Path, frames: Iterable[int] = (0,),
+                setup: str | None = None) -> dict[str, Any]:
+    """Import every module in one Node process (as a page would), render each at `frames`.
+
+    `setup` is JavaScript run after the harness's globals are in place and before any module.
+    """
     entries = []
     for name, code in modules.items():
         path = directory / f"{name}.mjs"
         path.write_bytes(code)
         entries.append({"name": name, "file": str(path)})
-    job = json.dumps({"modules": entries, "frames": list(frames)})
+    request: dict[str, Any] = {"modules": entries, "frames": list(frames)}
+    if setup is not None:
+        setup_path = directory / "_setup.mjs"
+        setup_path.write_text(setup)
+        request["setup"] = str(setup_path)
+    job = json.dumps(request)
     done = subprocess.run(["node", str(HARNESS)], input=job.encode(), capture_output=True, timeout=60,
                           cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr.decode()[-3000:]

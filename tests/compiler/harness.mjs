@@ -2,7 +2,8 @@
 // and renders each with real React at a few frames. Remotion is a small stand-in with the same
 // surface as the browser runtime; icon packages are the real ones from node_modules.
 //
-// stdin: {"modules": [{"name": "...", "file": "/abs/path.mjs"}], "frames": [0, 45]}
+// stdin: {"modules": [{"name": "...", "file": "/abs/path.mjs"}], "frames": [0, 45], "setup": "/abs/setup.mjs"?}
+// `setup`, when given, is imported after the globals are in place and before any scene (extra globals).
 // stdout: {"results": [{"name", "ok", "defaultType", "exports", "texts": {frame: text}, "error"}]}
 
 import React from 'react';
@@ -147,6 +148,8 @@ const job = JSON.parse(Buffer.concat(chunks).toString('utf8'));
 
 const warnings = [];
 console.error = (...args) => warnings.push(args.map(String).join(' ').slice(0, 300));
+
+if (job.setup) await import(pathToFileURL(job.setup).href);
 
 const results = [];
 for (const { name, file } of job.modules) {

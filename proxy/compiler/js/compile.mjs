@@ -1,8 +1,17 @@
 // One scene in, one ES module out. Pure function of (source, config): no filesystem, no network.
 //
-// esbuild bundles the scene with a plugin that sees every import. Host packages become tiny
-// virtual CommonJS modules (`module.exports = globalThis.Remotion`), so esbuild's own interop
-// makes default, named and namespace imports work; everything else is a compile error.
+// esbuild bundles the scene with a plugin that sees every import; anything not in the import map
+// is a compile error. Host packages are globals the page already has: each plain host import goes
+// out as an external `__host__:N` (N indexes this build's table of global expressions), and the
+// import statements esbuild prints where the scene's code starts become plain bindings
+// (`const { a } = globalThis.Remotion ?? {}`). They are not left to esbuild's CommonJS interop (a
+// virtual `module.exports = globalThis.Remotion` per package): its __toESM defines a getter per
+// property of the global on every import, thousands for LucideIcons, and in a browser that was
+// most of the time it took to import a scene.
+// A shape the rewrite does not cover (dynamic import, require, `export *`, the sentinel inside a
+// string) leaves a `__host__:` behind, and the scene is rebuilt with interop for every host
+// package, which takes any shape. The jsx runtime and @iconify/react need adapter modules, so they
+// always go through interop.
 // The rare shapes esbuild rejects (no default export, repeated `const { X } = window.Remotion`)
 // take a slower path through @babel/parser and are rebuilt once.
 
@@ -10,6 +19,8 @@ import { ParseFailed, dedupeHostDestructurings, escapeSpecifierLookalikes, findS
 
 const HOST_NS = 'host-global';
 const PLUGIN_NAME = 'host-imports';
+const SOURCEFILE = 'scene.tsx';
+const HOST_EXTERNAL = '__host__:';
 
 // Shapes some packages need beyond "the global is the module".
 const ADAPTERS = {
@@ -62,8 +73,9 @@ function importRefusal(specifier, known) {
   return `Cannot import "${specifier}": not available to scenes (host packages: ${known})`;
 }
 
-function hostPlugin(importMap) {
-  const known = Object.keys(importMap).sort().join(', ');
+// `hostTable` null: every host package is a virtual CommonJS module (the fallback). An array: plain
+// host packages become `__host__:N` externals, N indexing the global expressions collected there.
+function hostPlugin(importMap, known, hostTable) {
   return {
     name: PLUGIN_NAME,
     setup(build) {
@@ -75,6 +87,12 @@ function hostPlugin(importMap) {
         const target = lookupSpecifier(importMap, args.path);
         if (target === null) return { errors: [{ text: importRefusal(args.path, known) }] };
         if (URL_RE.test(target)) return { path: target, external: true };
+        if (hostTable !== null && !Object.hasOwn(ADAPTER_BY_SPECIFIER, args.path)) {
+          const global = `globalThis.${target}`;
+          let n = hostTable.indexOf(global);
+          if (n < 0) n = hostTable.push(global) - 1;
+          return { path: `${HOST_EXTERNAL}${n}`, external: true };
+        }
         return { path: args.path, namespace: HOST_NS, pluginData: target };
       });
       build.onLoad({ filter: /.*/, namespace: HOST_NS }, (args) => {
@@ -85,6 +103,84 @@ function hostPlugin(importMap) {
       });
     },
   };
+}
+
+// What esbuild prints where the scene's code starts, and the import statements it prints there.
+// Its output is canonical (one statement a line, double quotes), so these need not be general.
+const SCENE_START = `// ${SOURCEFILE}\n`;
+const ID = '[A-Za-z_$][\\w$]*';
+const HOST_IMPORT_RE = new RegExp(
+  `import(?:\\s+(${ID})\\s*(,)?)?\\s*(?:\\*\\s*as\\s+(${ID})|\\{([^}]*)\\})?\\s*(from)?\\s*"__host__:(\\d+)";\\n`, 'y');
+const IMPORT_NAME_RE = new RegExp(`^(${ID})(?:\\s+as\\s+(${ID}))?$`);
+// An adapter import (esbuild's interop) between host imports; left as it is.
+const ADAPTER_IMPORT_RE = /var import_[\w$]+ = __toESM\(require_[\w$]+\(\)\);\n/y;
+const HOST_DEFAULT = '__hostDefault';
+// Our bindings name `globalThis`, which esbuild does not know about, so it would not rename a scene's
+// own top-level `globalThis` out of their way. A binding is never followed by `.`; every other use is.
+const GLOBAL_THIS_NOT_MEMBER_RE = /\bglobalThis\b(?!\s*\.)/;
+// esbuild's __toESM gives `default = module` unless the module says `__esModule`; so does this.
+const HOST_DEFAULT_FN = `const ${HOST_DEFAULT} = (m) => (m != null && m.__esModule ? m.default : m);`;
+
+/** One printed import as `const` lines; null when a name is not a plain identifier (or N is unknown). */
+function hostBindings(match, hostTable) {
+  const [, def, comma, ns, names, from, n] = match;
+  const global = hostTable[Number(n)];
+  const hasClause = def !== undefined || ns !== undefined || names !== undefined;
+  if (global === undefined || hasClause !== (from !== undefined)) return null;
+  if ((comma !== undefined) !== (def !== undefined && (ns !== undefined || names !== undefined))) return null;
+  const defaults = def === undefined ? [] : [def];
+  const props = [];
+  for (const part of names === undefined ? [] : names.split(',')) {
+    const name = part.trim();
+    if (name === '') continue;
+    const m = IMPORT_NAME_RE.exec(name);
+    if (m === null) return null;
+    const [, imported, local = imported] = m;
+    if (imported === 'default') defaults.push(local);
+    else props.push(imported === local ? local : `${imported}: ${local}`);
+  }
+  const lines = defaults.map((d) => `const ${d} = ${HOST_DEFAULT}(${global});`);
+  if (props.length > 0) lines.push(`const { ${props.join(', ')} } = ${global} ?? {};`);
+  // Documented difference from the fallback: the namespace is the global itself, no synthesized `default`.
+  if (ns !== undefined) lines.push(`const ${ns} = ${global} ?? {};`);
+  return { lines, usesDefault: defaults.length > 0 };
+}
+
+/**
+ * Bind the scene's leading `import ... from "__host__:N"` statements to their globals. `?? {}`
+ * keeps a missing global lazy, as the fallback is: undefined bindings that fail at render, not a
+ * module that throws on import. Null when any `__host__:` is left, or when a name we use
+ * (`__hostDefault`, `globalThis`) may be the scene's own.
+ */
+export function bindHostImports(code, hostTable) {
+  if (code.includes(HOST_DEFAULT) || GLOBAL_THIS_NOT_MEMBER_RE.test(code)) return null;
+  // Before the scene's code come only esbuild's helpers and the adapter modules, never scene text.
+  const at = code.startsWith(SCENE_START) ? 0 : code.indexOf(`\n${SCENE_START}`) + 1;
+  if (at === 0 && !code.startsWith(SCENE_START)) return null;
+  const start = at + SCENE_START.length;
+  const lines = [];
+  let usesDefault = false;
+  let end = start;
+  for (let pos = start; ; ) {
+    while (code[pos] === '\n') pos++;
+    ADAPTER_IMPORT_RE.lastIndex = pos;
+    const adapter = ADAPTER_IMPORT_RE.exec(code);
+    if (adapter !== null) {
+      lines.push(adapter[0].slice(0, -1));
+      end = pos = ADAPTER_IMPORT_RE.lastIndex;
+      continue;
+    }
+    HOST_IMPORT_RE.lastIndex = pos;
+    const host = HOST_IMPORT_RE.exec(code);
+    const bound = host === null ? null : hostBindings(host, hostTable);
+    if (bound === null) break;
+    lines.push(...bound.lines);
+    usesDefault ||= bound.usesDefault;
+    end = pos = HOST_IMPORT_RE.lastIndex;
+  }
+  if (usesDefault) lines.unshift(HOST_DEFAULT_FN);
+  const out = code.slice(0, start) + lines.map((l) => `${l}\n`).join('') + code.slice(end);
+  return out.includes(HOST_EXTERNAL) ? null : out;
 }
 
 export class SceneError extends Error {
@@ -119,6 +215,7 @@ export class SceneCompiler {
   constructor(esbuild, config) {
     this.esbuild = esbuild;
     this.config = config;
+    this.knownSpecifiers = Object.keys(config.importMap).sort().join(', ');
     this.hostGlobals = new Set(Object.values(config.importMap).filter((v) => !URL_RE.test(v)).map((v) => v.split('.')[0]));
     this.options = {
       bundle: true,
@@ -136,15 +233,29 @@ export class SceneCompiler {
       absWorkingDir: config.workDir,
       // Keep every value import (no TS elision) so an unusable import is always reported.
       tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
-      plugins: [hostPlugin(config.importMap)],
     };
   }
 
+  /** Build with host imports bound to their globals; any shape that cannot be, the fallback way. */
   async build(contents) {
+    const hostTable = [];
+    const bound = await this.buildWith(contents, hostTable);
+    // No host import went out as `__host__:N`: esbuild saw exactly what the fallback would show it.
+    if (hostTable.length === 0) return bound;
+    if (bound.ok) {
+      const code = bindHostImports(bound.code, hostTable);
+      if (code !== null) return { ...bound, code };
+    }
+    // Failures too: the fallback's errors are the ones to report (it accepts a few more shapes).
+    return this.buildWith(contents, null);
+  }
+
+  async buildWith(contents, hostTable) {
     try {
       const result = await this.esbuild.build({
         ...this.options,
-        stdin: { contents, loader: 'tsx', sourcefile: 'scene.tsx' },
+        plugins: [hostPlugin(this.config.importMap, this.knownSpecifiers, hostTable)],
+        stdin: { contents, loader: 'tsx', sourcefile: SOURCEFILE },
       });
       const out = Object.values(result.metafile.outputs)[0];
       return { ok: true, code: result.outputFiles[0].text, hasDefault: out.exports.includes('default') };
