@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     compile_per_client_limit: int = Field(32, ge=1, description="distinct scenes one client may have compiling")
     max_source_bytes: int = Field(512 * KIB, ge=1)
     node_binary: str = "node"
+    project_max_scenes: int = Field(200, ge=1, le=5000, description="scenes one project bundle may hold")
     # specifier -> host global (or URL); merged over the compiler's built-in map
     import_map: dict[str, str] = Field(default_factory=dict)
 

@@ -20,7 +20,8 @@ from proxy.edge import add_fallback, add_routes
 from proxy.flags import Flags
 from proxy.http import Cors
 from proxy.limits import CompileLimiter
-from proxy.routes import artifacts, compile, components, flags, health, preview, scenes
+from proxy.projects import ProjectBundles
+from proxy.routes import artifacts, compile, components, flags, health, preview, projects, scenes
 from proxy.routes import metrics as metrics_routes
 from proxy.service import CompilationService, Resolution
 from proxy.storage import create_store
@@ -41,14 +42,15 @@ def build_context(settings: Settings) -> AppContext:
         negative_ttl=settings.negative_ttl_seconds, shared=cluster)
     return AppContext(settings=settings, repo=repo, store=store, compiler=compiler, tiers=tiers,
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
-                      limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster)
+                      limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,
+                      projects=ProjectBundles(service, settings.project_max_scenes, settings.compile_workers))
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes,
                           handler_args={"max_field_size": 16384, "max_line_size": 16384})
     app[CTX] = build_context(settings)
-    for module in (artifacts, components, scenes, compile, flags, health, metrics_routes, preview):
+    for module in (artifacts, components, projects, scenes, compile, flags, health, metrics_routes, preview):
         add_routes(app, module.routes)
     add_fallback(app)
     app.cleanup_ctx.append(_lifecycle)

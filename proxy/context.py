@@ -19,6 +19,7 @@ from proxy.storage.base import ArtifactStore
 if TYPE_CHECKING:
     from proxy.flags import Flags
     from proxy.limits import CompileLimiter
+    from proxy.projects import ProjectBundles
     from proxy.routes.preview import Runtime
 
 
@@ -33,6 +34,7 @@ class AppContext:
     cors: Cors
     flags: Flags
     limiter: CompileLimiter
+    projects: ProjectBundles
     cluster: Cluster | None = None  # Redis L2 + bus + lease, when PROXY_REDIS_URL is set
     runtime: Runtime | None = None
 

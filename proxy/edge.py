@@ -17,7 +17,7 @@ from aiohttp import web
 from proxy import metrics
 from proxy.compiler.types import CompileError
 from proxy.context import CTX
-from proxy.errors import UNAVAILABLE, Overloaded, SceneExists, SceneNotFound
+from proxy.errors import UNAVAILABLE, Overloaded, ProjectNotFound, ProjectTooLarge, SceneExists, SceneNotFound
 from proxy.http import HTTPProblem, error_response
 
 log = logging.getLogger("artifact_proxy.http")
@@ -36,6 +36,10 @@ def problem_for(exc: Exception) -> web.Response | None:
         return response
     if isinstance(exc, SceneNotFound):
         return error_response(404, "not_found", "no scene with that id")
+    if isinstance(exc, ProjectNotFound):
+        return error_response(404, "not_found", "no scenes in that project")
+    if isinstance(exc, ProjectTooLarge):
+        return error_response(422, "too_many_scenes", str(exc))
     if isinstance(exc, SceneExists):
         return error_response(409, "exists", "a scene with that id exists")
     if isinstance(exc, Overloaded):

@@ -11,6 +11,14 @@ class SceneNotFound(Exception):
     """No scene with that id (404)."""
 
 
+class ProjectNotFound(Exception):
+    """No scene belongs to that project id (404)."""
+
+
+class ProjectTooLarge(Exception):
+    """More scenes than one bundle may hold (422): the client imports them one by one."""
+
+
 class SceneExists(Exception):
     """Create with an id that is taken (409)."""
 
@@ -26,5 +34,5 @@ class Overloaded(Exception):
 # A dependency is down: 503 + Retry-After, never a hang and never a 500.
 UNAVAILABLE = (DatabaseUnavailable, StorageUnavailable)
 
-__all__ = ["UNAVAILABLE", "CompileError", "DatabaseUnavailable", "Overloaded", "SceneExists",
-           "SceneNotFound", "StorageUnavailable"]
+__all__ = ["UNAVAILABLE", "CompileError", "DatabaseUnavailable", "Overloaded", "ProjectNotFound",
+           "ProjectTooLarge", "SceneExists", "SceneNotFound", "StorageUnavailable"]

@@ -32,6 +32,8 @@ STORAGE_SECONDS = Histogram("artifact_proxy_storage_duration_seconds", "Object s
                             ["op"], buckets=_FAST)
 L1_BYTES = Gauge("artifact_proxy_l1_bytes", "Bytes held by the in-process artifact cache",
                  multiprocess_mode="livesum")
+PROJECT_BUNDLES = Counter("artifact_proxy_project_bundles_total",
+                          "Project bundle requests by outcome: hit (already stored) or built", ["outcome"])
 RATE_LIMITED = Counter("artifact_proxy_rate_limited_total", "Requests refused with 429", ["reason"])
 
 

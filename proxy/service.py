@@ -209,7 +209,7 @@ class CompilationService:
         self.mappings.invalidate(scene.id)
         if self.shared is None:
             return
-        resolution = self._resolution_of(scene)
+        resolution = self.resolution_of(scene)
         if resolution is not None and resolution.hash is not None:
             await self.shared.set_mapping(str(scene.id), resolution.version, resolution.to_json())
         else:
@@ -285,7 +285,7 @@ class CompilationService:
                 await self.shared.set_mapping(str(scene_id), resolution.version, resolution.to_json())
         return resolution
 
-    def _resolution_of(self, scene: Scene) -> Resolution | None:
+    def resolution_of(self, scene: Scene) -> Resolution | None:
         """What the scene row says, when it says something definite (None: stale, compile first)."""
         version = version_of(scene)
         current = self.compiler.hash_of(scene.tsx_code)
@@ -296,7 +296,7 @@ class CompilationService:
         return None
 
     async def _resolve_scene(self, scene: Scene) -> Resolution:
-        known = self._resolution_of(scene)
+        known = self.resolution_of(scene)
         if known is not None:
             return known
         try:
@@ -309,7 +309,7 @@ class CompilationService:
             if not scene.compiled_hash:
                 raise
             return self._last_good(scene, "storage unavailable; serving the last good version", transient=True)
-        known = self._resolution_of(fresh)
+        known = self.resolution_of(fresh)
         return known if known is not None else Resolution(None, None, "scene changed while compiling; retry")
 
     def _last_good(self, scene: Scene, error: str, transient: bool = False) -> Resolution:

@@ -69,6 +69,14 @@ class CompilerPool:
             return CompiledModule(hash=self.hash_of(source), code=str(reply["code"]).encode())
         raise _error_from_reply(reply.get("error") or {})
 
+    async def bundle(self, scenes: list[tuple[str, bytes]]) -> bytes:
+        """One ES module holding several compiled scenes: `default` maps each id to its component."""
+        payload = [{"id": scene_id, "code": code.decode()} for scene_id, code in scenes]
+        reply = await self._call({"op": "bundle", "scenes": payload})
+        if reply.get("ok"):
+            return str(reply["code"]).encode()
+        raise CompileError("could not bundle the project's scenes", kind="crash")
+
     async def start(self) -> None:
         async with self._start_lock:
             if self._started:

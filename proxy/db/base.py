@@ -66,6 +66,10 @@ class SceneRepository(Protocol):
         """Keyset page ordered by id (no OFFSET), for backfill."""
         ...
 
+    async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
+        """The scenes of one project ordered by id, at most `limit`."""
+        ...
+
     async def count(self) -> int: ...
 
     async def get_flag(self, name: str) -> int | None:

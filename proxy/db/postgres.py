@@ -175,6 +175,11 @@ class PostgresSceneRepository:
                 f"ON {self._table} (compiled_hash)",
                 timeout=seconds,
             )
+            await conn.execute(
+                f"CREATE INDEX {schema.quote_ident(schema.project_index_name(self._table_name))} "
+                f"ON {self._table} (project_id)",
+                timeout=seconds,
+            )
         else:
             rows = await conn.fetch(
                 "SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
@@ -305,6 +310,12 @@ class PostgresSceneRepository:
         else:
             sql = f"{self._select} WHERE id > $1 ORDER BY id LIMIT $2"
             rows = await self._run("list_after", lambda c: c.fetch(sql, after, limit))
+        return [schema.row_to_scene(r) for r in rows]
+
+    async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
+        schema.check_limit(limit)
+        sql = f"{self._select} WHERE project_id = $1 ORDER BY id LIMIT $2"
+        rows = await self._run("list_project", lambda c: c.fetch(sql, project_id, limit))
         return [schema.row_to_scene(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:

@@ -67,6 +67,12 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def project_index_name(table: str) -> str:
+    """Name of our index on project_id, created only on tables we create (the product indexes its own)."""
+    suffix = "_project_id_idx"
+    return table[: MAX_IDENTIFIER_LENGTH - len(suffix)] + suffix
+
+
 def index_name(table: str) -> str:
     """Name of our index on compiled_hash (kept within PostgreSQL's 63-character limit)."""
     suffix = "_compiled_hash_idx"

@@ -223,6 +223,10 @@ class SqliteSceneRepository:
                 "id TEXT PRIMARY KEY NOT NULL, tsx_code TEXT NOT NULL, name TEXT, project_id TEXT, "
                 f"updated_at TEXT, {compilation})"
             )
+            await conn.execute(
+                f"CREATE INDEX {schema.quote_ident(schema.project_index_name(self._table_name))} "
+                f"ON {self._table} (project_id)"
+            )
         else:
             missing_product = {"id", "tsx_code"} - set(existing)
             if missing_product:
@@ -325,6 +329,12 @@ class SqliteSceneRepository:
             rows = await self._read(
                 "list_after", f"{self._select} WHERE id > ? ORDER BY id LIMIT ?", (_id(after), limit)
             )
+        return [schema.row_to_scene(r) for r in rows]
+
+    async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
+        schema.check_limit(limit)
+        rows = await self._read("list_project", f"{self._select} WHERE project_id = ? ORDER BY id LIMIT ?",
+                                (_id(project_id), limit))
         return [schema.row_to_scene(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:

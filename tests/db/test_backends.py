@@ -111,10 +111,14 @@ async def test_postgres_rebuilds_an_invalid_index_left_by_an_interrupted_build(p
         await repo.migrate()
         rows = await raw.fetch(
             pg_settings,
-            "SELECT x.indisvalid AS valid FROM pg_index x "
+            "SELECT x.indexrelid::regclass::text AS name, x.indisvalid AS valid FROM pg_index x "
             f"WHERE x.indrelid = '\"{TABLE}\"'::regclass AND x.indexrelid <> '\"{TABLE}_pkey\"'::regclass",
         )
-        assert rows == [{"valid": True}]
+        # rebuilt in place (one compiled_hash index, valid), the project_id index untouched
+        assert {r["name"]: r["valid"] for r in rows} == {
+            f'"{TABLE}_compiled_hash_idx"': True, f'"{TABLE}_project_id_idx"': True,
+        }
+        assert len(rows) == 2
     finally:
         await repo.close()
 

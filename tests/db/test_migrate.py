@@ -64,6 +64,7 @@ async def test_migrate_creates_the_scene_flag_and_version_tables(db_settings: Se
             assert cols["compiled_hash"] == "character varying(16)"
             assert cols["compiled_at"] == cols["updated_at"] == "timestamp with time zone"
         assert await raw.indexes_on(db_settings, TABLE, "compiled_hash") == [f"{TABLE}_compiled_hash_idx"]
+        assert await raw.indexes_on(db_settings, TABLE, "project_id") == [f"{TABLE}_project_id_idx"]
         assert set(await raw.columns(db_settings, "artifact_proxy_flag")) == {
             "name", "rollout_percentage", "updated_at",
         }

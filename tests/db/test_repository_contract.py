@@ -184,6 +184,43 @@ async def test_list_after_rejects_a_negative_limit(repo: SceneRepository) -> Non
         await repo.list_after(None, -1)
 
 
+async def test_list_project_returns_only_that_projects_scenes_in_id_order(repo: SceneRepository) -> None:
+    project, other = uuid.uuid4(), uuid.uuid4()
+    mine = [uuid.uuid4() for _ in range(7)]
+    for sid in mine:
+        await repo.create(sid, CODE, None, project)
+    for _ in range(3):
+        await repo.create(uuid.uuid4(), CODE, None, other)
+    await repo.create(uuid.uuid4(), CODE, None, None)
+    await repo.record_compilation(mine[0], CODE, OK)
+
+    scenes = await repo.list_project(project, 100)
+
+    assert [s.id for s in scenes] == sorted(mine)  # uuid order, alike on both backends
+    assert all(s.project_id == project and type(s.project_id) is uuid.UUID for s in scenes)
+    assert scenes[sorted(mine).index(mine[0])] == await repo.get(mine[0])  # full rows, compilation included
+    assert len(await repo.list_project(other, 100)) == 3
+
+
+async def test_list_project_stops_at_the_limit_keeping_the_lowest_ids(repo: SceneRepository) -> None:
+    project = uuid.uuid4()
+    ids = [uuid.uuid4() for _ in range(5)]
+    for sid in ids:
+        await repo.create(sid, CODE, None, project)
+
+    assert [s.id for s in await repo.list_project(project, 3)] == sorted(ids)[:3]
+    assert [s.id for s in await repo.list_project(project, 5)] == sorted(ids)
+    assert await repo.list_project(project, 0) == []
+    with pytest.raises(ValueError):
+        await repo.list_project(project, -1)
+
+
+async def test_list_project_of_an_unknown_project_is_empty(repo: SceneRepository) -> None:
+    await repo.create(uuid.uuid4(), CODE, None, None)
+    await repo.create(uuid.uuid4(), CODE, None, uuid.uuid4())
+    assert await repo.list_project(uuid.uuid4(), 10) == []
+
+
 async def test_count_counts_scenes(repo: SceneRepository) -> None:
     assert await repo.count() == 0
     for _ in range(3):

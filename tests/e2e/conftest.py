@@ -57,9 +57,10 @@ class ProxyClient:
         finally:
             conn.close()
 
-    def create_scene(self, tsx_code: str, name: str | None = None) -> dict[str, Any]:
+    def create_scene(self, tsx_code: str, name: str | None = None, project_id: str | None = None) -> dict[str, Any]:
         """POST /api/scenes; returns the metadata (status may be "error": the code is saved anyway)."""
-        answer = self.request("POST", "/api/scenes", {"tsxCode": tsx_code, "name": name}, admin=True)
+        body = {"tsxCode": tsx_code, "name": name, **({"projectId": project_id} if project_id else {})}
+        answer = self.request("POST", "/api/scenes", body, admin=True)
         assert answer.status == 201, answer.body
         return answer.json()
 
@@ -73,6 +74,9 @@ class ProxyClient:
 
     def component_url(self, scene_id: str) -> str:
         return f"{self.base}/api/components/{scene_id}"
+
+    def project_url(self, project_id: str) -> str:
+        return f"{self.base}/api/projects/{project_id}/components"
 
 
 @pytest.fixture(scope="package")
@@ -131,6 +135,8 @@ def page(e2e_context: Any) -> Iterator[Any]:
 
 # The host page of an embedding app: the runtime script from the proxy provides the globals, then
 # each scene is `React.lazy(() => import(url))` inside Suspense, played by the runtime's Player.
+# A scene with `pick` comes from a project module: the entry `pick` of its default map (one import
+# of one URL however many slots pick from it: the page's module map fetches and evaluates it once).
 HOST_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>host app</title>
 <style>
@@ -140,7 +146,7 @@ body{margin:0;background:#111;color:#eee;font:14px sans-serif}
 <script %(crossorigin)s src="%(runtime)s"></script>
 </head><body><div id="root"></div>
 <script type="module">
-const scenes = %(scenes)s;  // [{id, url, frame}]
+const scenes = %(scenes)s;  // [{id, url, frame, pick}]
 const h = React.createElement;
 class Boundary extends React.Component {
   constructor(p) { super(p); this.state = { error: null }; }
@@ -152,7 +158,9 @@ class Boundary extends React.Component {
   }
 }
 function Slot({ scene }) {
-  const Scene = React.useMemo(() => React.lazy(() => import(scene.url)), [scene.url]);
+  const Scene = React.useMemo(() => React.lazy(
+    () => import(scene.url).then((m) => (scene.pick ? { default: m.default[scene.pick] } : m))),
+  [scene.url, scene.pick]);
   return h('div', { className: 'slot', 'data-slot': scene.id },
     h(Boundary, null,
       h(React.Suspense, { fallback: h('p', { 'data-host-loading': '' }, 'Loading...') },
@@ -174,6 +182,7 @@ class SceneRef:
     id: str
     url: str
     frame: int = 30
+    pick: str | None = None  # the scene id to take from a project module's default map
 
 
 HostPage = Callable[[str, list[SceneRef]], str]
@@ -194,7 +203,7 @@ def host_html(proxy: ProxyClient, runtime: RuntimeAssets, scenes: list[SceneRef]
     return HOST_PAGE % {
         "crossorigin": 'crossorigin="anonymous"' if cors_runtime else "",
         "runtime": proxy.base + runtime.url_path,
-        "scenes": json.dumps([{"id": s.id, "url": s.url, "frame": s.frame} for s in scenes]),
+        "scenes": json.dumps([{"id": s.id, "url": s.url, "frame": s.frame, "pick": s.pick} for s in scenes]),
     }
 
 

@@ -73,14 +73,16 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                            1, directory / "server.log").start()
     try:
         known = Api(server=server)
+        project = str(uuid.uuid4())  # one project holding both scenes: a good one and a broken one
         status, _, body = call(server, "POST", "/api/scenes", {**AUTH, "Content-Type": "application/json"},
-                               orjson.dumps({"tsxCode": scene()}))
+                               orjson.dumps({"tsxCode": scene(), "projectId": project}))
         assert status == 201
         good = orjson.loads(body)
         status, _, body = call(server, "POST", "/api/scenes", {**AUTH, "Content-Type": "application/json"},
-                               orjson.dumps({"tsxCode": BROKEN}))
+                               orjson.dumps({"tsxCode": BROKEN, "projectId": project}))
         assert status == 201
         known["scene_ids"] = [good["id"], orjson.loads(body)["id"]]
+        known["project_ids"] = [project]
         known["files"] = [f"{good['compiledHash']}.js"]
         yield known
     finally:
@@ -174,6 +176,7 @@ def check_response(path: str, method: str, status: int, headers: dict[str, str],
 
 VALID = {
     "sceneId": st.uuids().map(str),
+    "projectId": st.uuids().map(str),
     "file": st.from_regex(r"[0-9a-f]{16}\.js", fullmatch=True),
     "name": st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True),
 }
@@ -188,7 +191,8 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
     operation = DOC["paths"][path][method]
     target = path
     for name in re.findall(r"\{([^}]+)\}", path):
-        known = api["scene_ids"] if name == "sceneId" else api["files"] if name == "file" else ["rollout"]
+        known = {"sceneId": api["scene_ids"], "projectId": api["project_ids"],
+                 "file": api["files"]}.get(name, ["rollout"])
         target = target.replace("{" + name + "}", data.draw(segment(known, VALID[name]), label=name))
     query: dict[str, str] = {}
     for param in operation.get("parameters", []):

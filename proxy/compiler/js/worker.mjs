@@ -1,6 +1,7 @@
 // A persistent compiler process. Protocol: one JSON object per line on stdin and stdout.
 //   in:  {"id": N, "op": "compile", "source": "..."}
 //   out: {"id": N, "ok": true, "code": "..."} | {"id": N, "ok": false, "error": {message, kind, line, column, lineText}}
+//   in:  {"id": N, "op": "bundle", "scenes": [{"id": "...", "code": "<artifact>"}, ...]} -> {"id": N, "ok": true, "code": "..."}
 // On start it prints {"id": 0, "ready": true, "esbuild": "<version>"} once warm.
 // The "sleep" and "exit" ops exist for the tests of the pool's timeout and crash handling; they are
 // honoured only when the pool started this process with ARTIFACT_COMPILER_DEBUG_OPS=1.
@@ -8,6 +9,7 @@
 import * as esbuild from 'esbuild';
 import { createInterface } from 'node:readline';
 
+import { bundleScenes } from './bundle.mjs';
 import { SceneCompiler, SceneError } from './compile.mjs';
 
 const config = JSON.parse(process.env.ARTIFACT_COMPILER_CONFIG ?? '{}');
@@ -32,6 +34,12 @@ async function handle(request) {
   if (op === 'compile') {
     try {
       send({ id, ok: true, code: await compiler.compile(String(request.source)) });
+    } catch (e) {
+      send(errorReply(id, e));
+    }
+  } else if (op === 'bundle') {
+    try {
+      send({ id, ok: true, code: await bundleScenes(esbuild, request.scenes, config.target, config.workDir) });
     } catch (e) {
       send(errorReply(id, e));
     }

@@ -1,0 +1,112 @@
+"""A project's scenes as one module: what `GET /api/projects/{projectId}/components` redirects to.
+
+A player that shows a project needs every scene, and in a browser each separate module costs a
+fetch, a compile and an evaluation on the main thread; one module for the project loads several
+times faster (BENCHMARKS.md). Each scene contributes exactly what its own URL would serve: its
+current artifact, its last good one when an edit does not compile, else the module that renders
+its error; scenes never compiled are compiled first, like on a miss.
+
+The bundle's hash covers its inputs (the compiler fingerprint and each scene's id + artifact), so
+like a scene artifact it is computed without building, stored once, served immutable, and shared
+by every node: an edit to any scene moves the hash and the next (no-cache) redirect follows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from proxy import metrics
+from proxy.db.base import Scene
+from proxy.errors import ProjectNotFound, ProjectTooLarge, StorageUnavailable
+from proxy.service import Built, CompilationService, Resolution
+
+BUNDLE_REVISION = "1"  # bump when the bundle layout changes without the compiler changing
+
+
+@dataclass(frozen=True, slots=True)
+class SceneInput:
+    scene_id: str
+    ref: str  # the artifact hash, or `error-<digest>` for a scene served as its error module
+    error: str | None  # the current code's compile error, if any (the bundle may still hold a good artifact)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectBundle:
+    hash: str
+    url: str
+    scenes: int
+    errors: int  # scenes whose current code does not compile (served last good, or as their error)
+
+
+class ProjectBundles:
+    def __init__(self, service: CompilationService, max_scenes: int, compile_concurrency: int) -> None:
+        self.service = service
+        self.max_scenes = max_scenes
+        self._compiles = asyncio.Semaphore(compile_concurrency)
+
+    async def resolve(self, project_id: uuid.UUID,
+                      admission: Callable[[], AbstractContextManager[None]]) -> ProjectBundle:
+        scenes = await self.service.repo.list_project(project_id, self.max_scenes + 1)
+        if not scenes:
+            raise ProjectNotFound(str(project_id))
+        if len(scenes) > self.max_scenes:
+            raise ProjectTooLarge(f"project has more than {self.max_scenes} scenes; import them one by one")
+        known = [self.service.resolution_of(scene) for scene in scenes]
+        if any(r is None for r in known):  # some scene was never compiled (or its compiler changed)
+            with admission():  # one admission for the project: its compiles are bounded below
+                known = await asyncio.gather(*(self._settle(s, r) for s, r in zip(scenes, known, strict=True)))
+        inputs = [self._input(scene, r) for scene, r in zip(scenes, known, strict=True)]  # type: ignore[arg-type]
+        key = self.hash_of(inputs)
+        built = await self._ensure(key, inputs)
+        errors = sum(1 for i in inputs if i.error)
+        return ProjectBundle(built.hash, built.url, len(inputs), errors)
+
+    def hash_of(self, inputs: list[SceneInput]) -> str:
+        h = hashlib.sha256(f"project-bundle {BUNDLE_REVISION}\n{self.service.compiler.fingerprint}\n".encode())
+        for i in inputs:
+            h.update(f"{i.scene_id} {i.ref}\n".encode())
+        return h.hexdigest()[:16]
+
+    async def _settle(self, scene: Scene, known: Resolution | None) -> Resolution:
+        if known is not None:
+            return known
+        async with self._compiles:
+            return await self.service.resolve(scene.id)
+
+    @staticmethod
+    def _input(scene: Scene, resolution: Resolution) -> SceneInput:
+        if resolution.hash is not None:
+            return SceneInput(str(scene.id), resolution.hash, resolution.error)
+        error = resolution.error or "compile failed"
+        digest = hashlib.sha256(CompilationService.error_module(error)).hexdigest()[:16]
+        return SceneInput(str(scene.id), f"error-{digest}", error)
+
+    async def _ensure(self, key: str, inputs: list[SceneInput]) -> Built:
+        tiers = self.service.tiers
+        if await tiers.contains(key):
+            metrics.PROJECT_BUNDLES.labels("hit").inc()
+            return Built(key, self.service.url_for(key))
+        return await self.service.flight.run(key, lambda: self._build(key, inputs))
+
+    async def _build(self, key: str, inputs: list[SceneInput]) -> Built:
+        tiers = self.service.tiers
+        if await tiers.contains(key):  # built elsewhere while this process waited for the lease
+            return Built(key, self.service.url_for(key))
+        parts: list[tuple[str, bytes]] = []
+        for i in inputs:
+            if i.ref.startswith("error-"):
+                parts.append((i.scene_id, CompilationService.error_module(i.error or "compile failed")))
+                continue
+            artifact = await self.service.artifact(i.ref)
+            if artifact is None:  # lost and not rebuildable: never store a bundle with a hole in it
+                raise StorageUnavailable(f"artifact {i.ref} of scene {i.scene_id} is missing from storage")
+            parts.append((i.scene_id, artifact.identity))
+        code = await self.service.compiler.bundle(parts)
+        await tiers.put(key, code)
+        metrics.PROJECT_BUNDLES.labels("built").inc()
+        return Built(key, self.service.url_for(key))

@@ -1,0 +1,32 @@
+"""GET /api/projects/{projectId}/components: 302 to one module holding every scene of the project."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiohttp import web
+
+from proxy.context import ctx
+from proxy.http import fail
+from proxy.routes.components import client_key
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/projects/{project_id}/components")
+async def redirect_to_bundle(request: web.Request) -> web.StreamResponse:
+    raw = request.match_info["project_id"]
+    try:
+        if len(raw) > 36:
+            raise ValueError
+        project_id = uuid.UUID(raw)
+    except ValueError:
+        fail(400, "invalid_id", "project id must be a UUID")
+    c = ctx(request)
+    client = client_key(request, c.settings.trust_forwarded_for)
+    bundle = await c.projects.resolve(project_id, lambda: c.limiter.admit(client))
+    headers = {**c.cors.headers_for(request.headers.get("Origin")), "Location": bundle.url,
+               "Cache-Control": "no-cache", "X-Artifact-Hash": bundle.hash, "X-Scene-Count": str(bundle.scenes)}
+    if bundle.errors:
+        headers["X-Compilation-Errors"] = str(bundle.errors)  # per-scene detail: /api/components/{id}/metadata
+    return web.Response(status=302, headers=headers)

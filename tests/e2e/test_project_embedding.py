@@ -1,0 +1,55 @@
+"""A host app on another origin imports a whole project as one module (302 to the project bundle,
+CORS) and plays its scenes side by side with the runtime's Player, each picked from the module's
+default map: one request for the project, one for the bundle, none per scene."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import SCENES_DIR, HostPage, ProxyClient, SceneRef, origin_of, scene_text
+from tests.e2e.test_cross_origin_embedding import SAME_NAMES
+
+pytestmark = pytest.mark.browser
+
+
+def test_host_page_imports_the_project_module_once_and_plays_two_of_its_scenes(
+        page: Any, proxy: ProxyClient, host_page: HostPage) -> None:
+    project = str(uuid.uuid4())
+    # same top-level names in both: one bundle scope must keep them apart
+    alpha = proxy.create_scene(SAME_NAMES.format(accent="#f472b6", label="Alpha"), "alpha", project_id=project)
+    beta = proxy.create_scene(SAME_NAMES.format(accent="#34d399", label="Beta"), "beta", project_id=project)
+    card = proxy.create_scene((SCENES_DIR / "m01_title_card.tsx").read_text(), "card", project_id=project)
+    assert alpha["status"] == beta["status"] == card["status"] == "ready"
+    redirect = proxy.request("GET", f"/api/projects/{project}/components")
+    assert redirect.status == 302 and redirect.headers["x-scene-count"] == "3"
+    bundle_url = redirect.headers["location"]
+    bundle_url = bundle_url if bundle_url.startswith("http") else proxy.base + bundle_url
+
+    requests: list[str] = []
+    statuses: dict[str, int] = {}
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("response", lambda r: statuses.__setitem__(r.url, r.status))
+    module = proxy.project_url(project)
+    url = host_page("/embed-project.html", [SceneRef(alpha["id"], module, frame=12, pick=alpha["id"]),
+                                            SceneRef(beta["id"], module, frame=34, pick=beta["id"])])
+    assert origin_of(url) != proxy.base
+
+    page.goto(url)
+    page.wait_for_function("document.querySelectorAll('[data-remotion-canvas] h1').length === 2", timeout=15_000)
+
+    assert scene_text(page, f"[data-slot='{alpha['id']}'] [data-remotion-canvas]") == "Alpha title at 12"
+    assert scene_text(page, f"[data-slot='{beta['id']}'] [data-remotion-canvas]") == "Beta title at 34"
+    colors = page.eval_on_selector_all("[data-remotion-canvas] h1", "els => els.map(e => getComputedStyle(e).color)")
+    assert colors == ["rgb(244, 114, 182)", "rgb(52, 211, 153)"]
+    assert page.locator("[data-host-error]").count() == 0
+    # one import of the project, followed to the bundle once; no scene was fetched on its own
+    assert requests.count(module) == 1, requests
+    assert requests.count(bundle_url) == 1, requests
+    assert statuses.get(module) == 302 and statuses.get(bundle_url) == 200
+    assert not [u for u in requests if "/api/components/" in u], requests
+    assert not [u for u in requests if u.startswith(proxy.base + "/components/") and u != bundle_url], requests
+    assert not page.errors.uncaught, page.errors.uncaught
+    assert not page.errors.console_errors, page.errors.console_errors

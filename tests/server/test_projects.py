@@ -1,0 +1,357 @@
+"""GET /api/projects/{projectId}/components on both backends: one immutable module for a project's
+scenes, each scene exactly what its own URL would serve, evaluated for real in Node."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from config import Settings
+from proxy.app import create_app
+from proxy.context import CTX
+from tests.compiler.conftest import run_harness
+from tests.fixtures_backends import AUTH
+from tests.server.conftest import BROKEN, GOOD
+from tests.server.test_scene_flow import BARE_IMPORT, create
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+BUNDLE_URL = re.compile(r"/components/([0-9a-f]{16})\.js")
+
+# Two scenes whose top-level names are the same: one scope for both must rename, not share.
+SAME_NAMES = """import {{ AbsoluteFill, useCurrentFrame }} from 'remotion';
+
+const LABEL = '{label}';
+const ACCENT = '{accent}';
+
+function Title() {{
+  const frame = useCurrentFrame();
+  return <h1 style={{{{ color: ACCENT }}}}>{{LABEL}} title at {{frame}}</h1>;
+}}
+
+export const durationInFrames = 90;
+
+export default function Scene() {{
+  return <AbsoluteFill><Title /></AbsoluteFill>;
+}}
+"""
+
+# Renders what the bundle's shape is, as JSON text, from inside Node (after the real import).
+SHAPE_PROBE = """import scenes, { modules } from "./bundle.mjs";
+export default function Shape() {
+  const ids = Object.keys(scenes);
+  return JSON.stringify({
+    ids,
+    moduleIds: Object.keys(modules),
+    frozen: Object.isFrozen(scenes) && Object.isFrozen(modules),
+    same: ids.every((id) => modules[id].default === scenes[id]),
+    errors: ids.filter((id) => "compilationError" in modules[id]),
+    durations: Object.fromEntries(ids.map((id) => [id, modules[id].durationInFrames ?? null])),
+  });
+}
+"""
+
+
+def titled(text: str) -> str:
+    return GOOD.replace("hello bar", text)
+
+
+async def project_scenes(client: TestClient, project: uuid.UUID, *codes: str) -> list[dict[str, Any]]:
+    return [await create(client, code, projectId=str(project)) for code in codes]
+
+
+async def redirect(client: TestClient, project: uuid.UUID | str, **headers: str) -> web.Response:
+    r = await client.get(f"/api/projects/{project}/components", allow_redirects=False, headers=headers)
+    await r.read()
+    return r  # type: ignore[return-value]
+
+
+async def bundle_location(client: TestClient, project: uuid.UUID) -> str:
+    r = await redirect(client, project)
+    assert r.status == 302, await r.text()
+    return r.headers["Location"]
+
+
+async def evaluate(client: TestClient, location: str, directory: Path, ids: list[str],
+                   frames: tuple[int, ...] = (0,)) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Import the served bundle in Node (fake-but-real React/Remotion globals, one process, as a page
+    would) and render the entries `ids` of its default map through one-line re-exports.
+    Returns ({sceneId: harness result}, the bundle's shape as SHAPE_PROBE reports it)."""
+    r = await client.get(location, headers={"Accept-Encoding": "identity"})
+    assert r.status == 200
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bundle.mjs").write_bytes(await r.read())
+    shims = {f"scene-{sid}": f'import scenes from "./bundle.mjs";\nexport default scenes[{json.dumps(sid)}];\n'.encode()
+             for sid in ids}
+    shims["shape"] = SHAPE_PROBE.encode()
+    results = run_harness(shims, directory, frames)
+    for name, result in results.items():
+        assert result["ok"], (name, result["error"])
+    shape = json.loads(results.pop("shape")["texts"][str(frames[0])])
+    return {name.removeprefix("scene-"): result for name, result in results.items()}, shape
+
+
+async def metric(client: TestClient, name: str, **labels: str) -> float:
+    text = await (await client.get("/metrics")).text()
+    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
+               if s.name == name and labels.items() <= s.labels.items())
+
+
+async def test_a_project_redirects_to_one_immutable_module_with_its_hash_and_scene_count(client: TestClient) -> None:
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("one"), titled("two"), titled("three"))
+    await create(client, titled("elsewhere"), projectId=str(uuid.uuid4()))
+
+    r = await redirect(client, project, Origin="https://app.example.com")
+
+    assert r.status == 302
+    assert r.headers["Cache-Control"] == "no-cache"
+    assert r.headers["X-Scene-Count"] == "3"
+    assert "X-Compilation-Errors" not in r.headers
+    assert re.fullmatch(r"[0-9a-f]{16}", r.headers["X-Artifact-Hash"])
+    assert r.headers["Location"].endswith(f"/components/{r.headers['X-Artifact-Hash']}.js")
+    assert r.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example.com")
+    exposed = r.headers["Access-Control-Expose-Headers"]
+    assert "X-Scene-Count" in exposed and "X-Compilation-Errors" in exposed
+    bundle = await client.get(r.headers["Location"], headers={"Accept-Encoding": "identity"})
+    body = await bundle.read()
+    assert bundle.status == 200
+    assert bundle.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert bundle.headers["Cache-Control"] == IMMUTABLE
+    assert bundle.headers["ETag"] == f'"{r.headers["X-Artifact-Hash"]}"'
+    assert not re.search(BARE_IMPORT, body)
+    again = await client.get(r.headers["Location"], headers={"If-None-Match": bundle.headers["ETag"]})
+    assert again.status == 304
+
+
+async def test_every_scene_of_the_bundle_renders_its_own_text(client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    scenes = await project_scenes(client, project, titled("first scene"), titled("second scene"),
+                                  titled("third scene"))
+    other = await create(client, titled("other project"), projectId=str(uuid.uuid4()))
+    unowned = await create(client, titled("no project"))
+
+    rendered, shape = await evaluate(client, await bundle_location(client, project), tmp_path,
+                                     [s["id"] for s in scenes], frames=(0, 15))
+
+    ids = sorted(s["id"] for s in scenes)
+    assert shape["ids"] == shape["moduleIds"] == ids  # ordered by id, nothing from other projects
+    assert other["id"] not in shape["ids"] and unowned["id"] not in shape["ids"]
+    assert shape["frozen"] and shape["same"] and shape["errors"] == []
+    for scene, label in zip(scenes, ["first scene", "second scene", "third scene"], strict=True):
+        assert rendered[scene["id"]]["texts"] == {"0": label, "15": label}
+
+
+async def test_the_redirect_is_stable_until_an_edit_and_old_bundles_stay_served(
+        client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    a, b = await project_scenes(client, project, titled("alpha v1"), titled("beta v1"))
+    first = await bundle_location(client, project)
+    hits = await metric(client, "artifact_proxy_project_bundles_total", outcome="hit")
+    assert await bundle_location(client, project) == first
+    assert await metric(client, "artifact_proxy_project_bundles_total", outcome="hit") == hits + 1
+
+    r = await client.put(f"/api/scenes/{b['id']}", json={"tsxCode": titled("beta v2")}, headers=AUTH)
+    assert r.status == 200 and (await r.json())["status"] == "ready"
+    second = await bundle_location(client, project)
+
+    assert second != first
+    rendered, _ = await evaluate(client, second, tmp_path / "new", [a["id"], b["id"]])
+    assert rendered[a["id"]]["texts"]["0"] == "alpha v1" and rendered[b["id"]]["texts"]["0"] == "beta v2"
+    old = await client.get(first)
+    assert old.status == 200 and old.headers["Cache-Control"] == IMMUTABLE
+    rendered, _ = await evaluate(client, first, tmp_path / "old", [b["id"]])
+    assert rendered[b["id"]]["texts"]["0"] == "beta v1"
+
+
+async def test_a_failed_edit_keeps_the_scenes_last_good_component_and_reports_the_error(
+        client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    a, b = await project_scenes(client, project, titled("steady"), titled("good before the edit"))
+    before = await redirect(client, project)
+
+    r = await client.put(f"/api/scenes/{b['id']}", json={"tsxCode": BROKEN}, headers=AUTH)
+    assert r.status == 200 and (await r.json())["status"] == "error"
+    after = await redirect(client, project)
+
+    assert after.status == 302
+    assert after.headers["X-Compilation-Errors"] == "1"
+    assert after.headers["X-Scene-Count"] == "2"
+    # the bundle's content is unchanged (same artifacts), so it is the same immutable URL
+    assert after.headers["Location"] == before.headers["Location"]
+    rendered, shape = await evaluate(client, after.headers["Location"], tmp_path, [a["id"], b["id"]])
+    assert rendered[a["id"]]["texts"]["0"] == "steady"
+    assert rendered[b["id"]]["texts"]["0"] == "good before the edit"
+    assert shape["errors"] == []
+
+
+async def test_a_scene_broken_from_the_start_renders_its_error_module_inside_the_bundle(
+        client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    good, broken = await project_scenes(client, project, titled("still fine"), BROKEN)
+    assert broken["status"] == "error" and broken["compiledHash"] is None
+
+    r = await redirect(client, project)
+
+    assert r.status == 302 and r.headers["X-Compilation-Errors"] == "1"
+    rendered, shape = await evaluate(client, r.headers["Location"], tmp_path, [good["id"], broken["id"]])
+    assert rendered[good["id"]]["texts"]["0"] == "still fine"
+    error_text = rendered[broken["id"]]["texts"]["0"]
+    assert error_text.startswith("Scene failed to compile") and "line 1" in error_text
+    assert shape["errors"] == [broken["id"]]
+    # fixing it moves the bundle to one without any error
+    await client.put(f"/api/scenes/{broken['id']}", json={"tsxCode": titled("fixed")}, headers=AUTH)
+    fixed = await redirect(client, project)
+    assert fixed.headers["Location"] != r.headers["Location"] and "X-Compilation-Errors" not in fixed.headers
+    rendered, _ = await evaluate(client, fixed.headers["Location"], tmp_path / "fixed", [broken["id"]])
+    assert rendered[broken["id"]]["texts"]["0"] == "fixed"
+
+
+async def test_scenes_inserted_without_compiling_are_compiled_by_the_project_request(
+        client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    repo = client.app[CTX].repo
+    ids = [uuid.uuid4() for _ in range(3)]
+    for n, sid in enumerate(ids):  # as the product writes them: no compile, no artifact
+        await repo.create(sid, titled(f"raw {n} {sid.hex[:8]}"), f"raw {n}", project)
+    assert [(await (await client.get(f"/api/components/{sid}/metadata")).json())["status"] for sid in ids] == \
+        ["pending"] * 3
+
+    r = await redirect(client, project)
+
+    assert r.status == 302 and r.headers["X-Scene-Count"] == "3" and "X-Compilation-Errors" not in r.headers
+    for sid in ids:
+        meta = await (await client.get(f"/api/components/{sid}/metadata")).json()
+        assert meta["status"] == "ready", meta  # recorded, like a miss on the scene's own route
+    rendered, _ = await evaluate(client, r.headers["Location"], tmp_path, [str(sid) for sid in ids])
+    for n, sid in enumerate(ids):
+        assert rendered[str(sid)]["texts"]["0"] == f"raw {n} {sid.hex[:8]}"
+
+
+async def test_scenes_declaring_the_same_top_level_names_keep_their_own_bindings(
+        client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    alpha, beta = await project_scenes(client, project, SAME_NAMES.format(label="Alpha", accent="#f472b6"),
+                                       SAME_NAMES.format(label="Beta", accent="#34d399"))
+
+    rendered, shape = await evaluate(client, await bundle_location(client, project), tmp_path,
+                                     [alpha["id"], beta["id"]], frames=(12, 34))
+
+    assert rendered[alpha["id"]]["texts"] == {"12": "Alpha title at 12", "34": "Alpha title at 34"}
+    assert rendered[beta["id"]]["texts"] == {"12": "Beta title at 12", "34": "Beta title at 34"}
+    assert shape["durations"] == {alpha["id"]: 90, beta["id"]: 90}  # named exports kept per scene
+
+
+async def test_concurrent_requests_for_a_fresh_project_compile_each_scene_and_build_the_bundle_once(
+        client: TestClient) -> None:
+    project = uuid.uuid4()
+    repo = client.app[CTX].repo
+    for n in range(3):
+        await repo.create(uuid.uuid4(), titled(f"concurrent {n} {uuid.uuid4().hex}"), None, project)
+    built = await metric(client, "artifact_proxy_project_bundles_total", outcome="built")
+    compiles = await metric(client, "artifact_proxy_compiles_total", outcome="ok")
+
+    answers = await asyncio.gather(*(redirect(client, project) for _ in range(12)))
+
+    assert {r.status for r in answers} == {302}
+    assert len({r.headers["Location"] for r in answers}) == 1
+    assert await metric(client, "artifact_proxy_project_bundles_total", outcome="built") == built + 1
+    assert await metric(client, "artifact_proxy_compiles_total", outcome="ok") == compiles + 3
+    assert (await client.get(answers[0].headers["Location"])).status == 200
+
+
+async def test_a_lost_artifact_of_a_current_scene_is_rebuilt_into_the_bundle(
+        client: TestClient, aiohttp_client: Any, backend_settings: Settings, tmp_path: Path) -> None:
+    project, label = uuid.uuid4(), f"lost {uuid.uuid4().hex}"
+    kept, lost = await project_scenes(client, project, titled("kept"), titled(label))
+    await client.app[CTX].store.delete(lost["compiledHash"])
+    fresh: TestClient = await aiohttp_client(create_app(backend_settings))  # a node whose caches are cold
+
+    r = await redirect(fresh, project)
+
+    assert r.status == 302 and "X-Compilation-Errors" not in r.headers
+    rendered, _ = await evaluate(fresh, r.headers["Location"], tmp_path, [kept["id"], lost["id"]])
+    assert rendered[kept["id"]]["texts"]["0"] == "kept" and rendered[lost["id"]]["texts"]["0"] == label
+    assert await client.app[CTX].store.exists(lost["compiledHash"])
+
+
+async def test_a_lost_last_good_artifact_that_cannot_be_rebuilt_is_503_not_a_bundle_with_a_hole(
+        client: TestClient, aiohttp_client: Any, backend_settings: Settings) -> None:
+    project = uuid.uuid4()
+    _, edited = await project_scenes(client, project, titled("fine"), titled(f"last good {uuid.uuid4().hex}"))
+    await client.put(f"/api/scenes/{edited['id']}", json={"tsxCode": BROKEN}, headers=AUTH)
+    # the row keeps the last good hash, but not that hash's code: nothing can rebuild it
+    await client.app[CTX].store.delete(edited["compiledHash"])
+    fresh: TestClient = await aiohttp_client(create_app(backend_settings))
+    built = await metric(fresh, "artifact_proxy_project_bundles_total", outcome="built")
+
+    r = await fresh.get(f"/api/projects/{project}/components", allow_redirects=False)
+
+    assert r.status == 503 and r.headers["Retry-After"]
+    assert (await r.json())["error"]["code"] == "dependency_unavailable"
+    assert "Location" not in r.headers
+    assert await metric(fresh, "artifact_proxy_project_bundles_total", outcome="built") == built
+
+
+async def test_an_unknown_project_is_404_and_a_malformed_id_is_400(client: TestClient) -> None:
+    scene = await create(client, titled("owned"), projectId=str(uuid.uuid4()))
+    cases = {str(uuid.uuid4()): (404, "not_found"),
+             scene["id"]: (404, "not_found"),  # a scene id is not a project id
+             "not-a-uuid": (400, "invalid_id"),
+             f"{uuid.uuid4()}0": (400, "invalid_id"),
+             f"urn:uuid:{uuid.uuid4()}": (400, "invalid_id"),
+             "x" * 5000: (400, "invalid_id")}
+    for project, (status, code) in cases.items():
+        r = await client.get(f"/api/projects/{project}/components", allow_redirects=False)
+        body = await r.json()
+        assert (r.status, body["error"]["code"]) == (status, code), project[:60]
+        assert "Location" not in r.headers
+
+
+async def test_a_project_id_in_any_case_finds_the_same_bundle(client: TestClient) -> None:
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("case"))
+    lower = await bundle_location(client, project)
+    upper = await redirect(client, str(project).upper())
+    assert upper.status == 302 and upper.headers["Location"] == lower
+
+
+async def test_a_project_over_the_scene_limit_is_refused_with_422(
+        aiohttp_client: Any, backend_settings: Settings) -> None:
+    client: TestClient = await aiohttp_client(
+        create_app(backend_settings.model_copy(update={"project_max_scenes": 2})))
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("a"), titled("b"))
+    r = await redirect(client, project)
+    assert r.status == 302 and r.headers["X-Scene-Count"] == "2"
+
+    await create(client, titled("c"), projectId=str(project))
+    r = await client.get(f"/api/projects/{project}/components", allow_redirects=False)
+
+    assert r.status == 422
+    assert (await r.json())["error"]["code"] == "too_many_scenes"
+    assert "Location" not in r.headers
+
+
+async def test_no_project_request_ever_answers_500(client: TestClient) -> None:
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("ok"), BROKEN)
+    paths = [f"/api/projects/{project}/components", f"/api/projects/{str(project).upper()}/components",
+             f"/api/projects/{project.hex}/components", f"/api/projects/{uuid.uuid4()}/components",
+             "/api/projects/%00/components", "/api/projects/%E2%82%AC/components",
+             "/api/projects/%7B" + str(project) + "%7D/components", "/api/projects//components",
+             "/api/projects/" + "9" * 36 + "/components", f"/api/projects/{project}/components/extra",
+             f"/api/projects/{project}/components?x=1"]
+    for path in paths:
+        for method in ("GET", "HEAD", "POST", "OPTIONS"):
+            r = await client.request(method, path, allow_redirects=False,
+                                     headers={"Origin": "https://a.example", "Access-Control-Request-Method": "GET"})
+            await r.read()
+            assert r.status < 500, (method, path, r.status)
