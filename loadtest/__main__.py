@@ -15,6 +15,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="embedded: SQLite + local dir; production: PostgreSQL + Redis + S3 (moto_server)")
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
     p.add_argument("--scenes", type=int, default=500, help="compiled scenes under the Zipf popularity")
+    p.add_argument("--projects", type=int, default=20, help="projects of 10 scenes for the shared-player users")
     p.add_argument("--zipf-s", type=float, default=1.0, help="Zipf exponent (0 = uniform)")
     p.add_argument("--mixed-users", type=int, default=32, help="locust users in the mixed phase / the soak")
     p.add_argument("--results", type=Path, default=None, help="output directory (default loadtest/results/<stamp>)")
@@ -37,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--duration", type=float, default=600, help="seconds (default 10 minutes)")
     s.add_argument("--interval", type=float, default=5, help="seconds between samples")
     args = parser.parse_args(argv)
-    cfg = RunConfig(backend=args.backend, workers=args.workers, scenes=args.scenes, zipf_s=args.zipf_s,
+    cfg = RunConfig(backend=args.backend, workers=args.workers, scenes=args.scenes, projects=args.projects,
+                    zipf_s=args.zipf_s,
                     mixed_users=args.mixed_users, results=args.results,
                     server_settings={f"PROXY_{k.upper()}": v for k, _, v in (x.partition("=") for x in args.set)})
     if args.command == "soak":

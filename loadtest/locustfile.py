@@ -3,6 +3,7 @@ scenes and writes a plan (JSON, path in $LOADTEST_PLAN):
 
     {"scenes": [{"id": ..., "hash": ...}, ...],   # compiled, in popularity order (rank 1 first)
      "editor_scenes": [...ids], "fresh": [...ids],  # edited by editors / never compiled
+     "projects": [...ids],                            # projects of 10 compiled scenes each
      "zipf_s": 1.0, "seed": 1, "token": "...", "sources": [...tsx templates]}
 
 - PlayerUser: a viewer opening a scene by id, Zipf popularity: GET /api/components/{id} (302),
@@ -10,6 +11,8 @@ scenes and writes a plan (JSON, path in $LOADTEST_PLAN):
 - CdnOriginUser: a CDN edge filling from the origin: GET /components/{hash}.js, half of them
   revalidating with If-None-Match (expects 304).
 - EditorUser: saves one of its scenes (PUT, compile on write), then previews it.
+- ProjectPlayerUser: a shared video player showing a whole project: GET /api/projects/{id}/components
+  (302), then the one module holding every scene of the project.
 - FirstViewUser: the first view of a scene that was never compiled: lookup + compile + store +
   redirect, then the artifact.
 
@@ -28,8 +31,10 @@ from locust import FastHttpUser, between, constant_pacing, events, task
 
 from loadtest.routes import (
     ROUTE_ARTIFACT,
+    ROUTE_BUNDLE,
     ROUTE_EDITOR_VIEW,
     ROUTE_FIRST_VIEW,
+    ROUTE_PROJECT,
     ROUTE_REVALIDATE,
     ROUTE_SAVE,
     ROUTE_SCENE,
@@ -44,6 +49,7 @@ class Plan:
         self.scenes: list[dict[str, str]] = data["scenes"]
         self.editor_scenes: list[str] = data.get("editor_scenes", [])
         self.fresh: list[str] = list(data.get("fresh", []))
+        self.projects: list[str] = data.get("projects", [])
         self.token: str = data["token"]
         self.sources: list[str] = data.get("sources", [])
         seed = int(data.get("seed", 1))
@@ -80,19 +86,21 @@ def _report_exhausted(environment: Any, **_kw: Any) -> None:
         print(f"loadtest: first-view pool ran out {_plan.fresh_exhausted} times (seed more with --fresh)")
 
 
-def _redirect_then_fetch(user: FastHttpUser, scene_id: str, name: str) -> None:
-    with user.client.get(f"/api/components/{scene_id}", name=name, headers=ACCEPT, allow_redirects=False,
+def _redirect_then_fetch(user: FastHttpUser, scene_id: str, name: str, *, path: str | None = None,
+                         artifact_name: str = ROUTE_ARTIFACT) -> None:
+    with user.client.get(path or f"/api/components/{scene_id}", name=name, headers=ACCEPT, allow_redirects=False,
                          catch_response=True) as r:
         location = r.headers.get("Location") if r.status_code == 302 else None
         if not location:
             r.failure(f"expected 302 with Location, got {r.status_code}")
             return
-        if r.headers.get("X-Compilation-Error"):
-            r.failure(f"compilation error: {r.headers['X-Compilation-Error']}")
+        errors = r.headers.get("X-Compilation-Error") or r.headers.get("X-Compilation-Errors")
+        if errors:
+            r.failure(f"compilation error: {errors}")
             return
         r.success()
-    path = location.split("://", 1)[-1].split("/", 1)[-1]
-    with user.client.get("/" + path, name=ROUTE_ARTIFACT, headers=ACCEPT, catch_response=True) as a:
+    target = location.split("://", 1)[-1].split("/", 1)[-1]
+    with user.client.get("/" + target, name=artifact_name, headers=ACCEPT, catch_response=True) as a:
         if a.status_code != 200 or not a.content:
             a.failure(f"artifact: {a.status_code}")
         else:
@@ -162,6 +170,22 @@ class EditorUser(FastHttpUser):
                 return
             r.success()
         _redirect_then_fetch(self, scene_id, ROUTE_EDITOR_VIEW)
+
+
+class ProjectPlayerUser(FastHttpUser):
+    """A shared video player: every scene of a project in one import, projects chosen uniformly."""
+
+    weight = 2
+    wait_time = between(0.02, 0.1)
+
+    @task
+    def view_project(self) -> None:
+        p = plan()
+        if not p.projects:
+            return
+        project_id = p.projects[p.rng.randrange(len(p.projects))]
+        _redirect_then_fetch(self, project_id, ROUTE_PROJECT, path=f"/api/projects/{project_id}/components",
+                             artifact_name=ROUTE_BUNDLE)
 
 
 class FirstViewUser(FastHttpUser):

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,8 +51,11 @@ TARGETS: dict[str, tuple[float, float]] = {
     lf.ROUTE_EDITOR_VIEW: (50, 100),
     lf.ROUTE_SAVE: (300, 600),
     lf.ROUTE_FIRST_VIEW: (300, 600),
+    lf.ROUTE_PROJECT: (25, 50),
+    lf.ROUTE_BUNDLE: (25, 50),
 }
 HIT_RATIO_TARGET = 0.99
+PROJECT_SCENES = 10
 
 
 @dataclass
@@ -60,6 +64,7 @@ class RunConfig:
     workers: int = 2
     scenes: int = 500
     editor_scenes: int = 10
+    projects: int = 20  # projects of PROJECT_SCENES compiled scenes, for the shared-player users
     zipf_s: float = 1.0
     users: int = 24
     mixed_users: int = 32
@@ -152,9 +157,13 @@ def seed(server: ServerProcess, env: dict[str, str], cfg: RunConfig, fresh: int,
     editors = create_compiled(server.base, [variant(sources, i, "editor") for i in range(cfg.editor_scenes)],
                               tag="editor")
     fresh_ids = create_uncompiled(env, [variant(sources, i, f"fresh-{time.time_ns()}") for i in range(fresh)])
-    print(f"seeded {len(scenes)} compiled + {len(editors)} editor + {len(fresh_ids)} never-compiled scenes "
-          f"in {time.monotonic() - t0:.1f}s")
-    plan = {"scenes": scenes, "editor_scenes": [e["id"] for e in editors], "fresh": fresh_ids,
+    projects = [str(uuid.uuid4()) for _ in range(cfg.projects)]
+    for n, project in enumerate(projects):
+        create_compiled(server.base, [variant(sources, i, f"project-{n}") for i in range(PROJECT_SCENES)],
+                        tag="project", project_id=project)
+    print(f"seeded {len(scenes)} compiled + {len(editors)} editor + {len(fresh_ids)} never-compiled scenes + "
+          f"{len(projects)} projects of {PROJECT_SCENES} in {time.monotonic() - t0:.1f}s")
+    plan = {"scenes": scenes, "editor_scenes": [e["id"] for e in editors], "fresh": fresh_ids, "projects": projects,
             "zipf_s": cfg.zipf_s, "seed": cfg.seed, "token": TOKEN, "sources": sources}
     path = directory / "plan.json"
     path.write_text(json.dumps(plan))
@@ -230,7 +239,8 @@ def _phases(cfg: RunConfig, result: RunResult, fresh: int, workdir: Path, direct
                 print(f"warm-up: {cfg.warmup_seconds:.0f}s")
                 run_locust(server.base, plan_path, zipf_classes, cfg.users, cfg.warmup_seconds, None, log)
             phases = [("zipf", zipf_classes, cfg.users, cfg.zipf_seconds),
-                      ("mixed", [*zipf_classes, "EditorUser", "FirstViewUser"], cfg.mixed_users, cfg.mixed_seconds)]
+                      ("mixed", [*zipf_classes, "EditorUser", "FirstViewUser", "ProjectPlayerUser"], cfg.mixed_users,
+                        cfg.mixed_seconds)]
             for name, classes, users, seconds in phases:
                 print(f"{name}: {users} users, {seconds:.0f}s")
                 before = Metrics.fetch(server.base)

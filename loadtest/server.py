@@ -276,12 +276,16 @@ def _json_request(base: str, method: str, path: str, body: dict[str, object] | N
         return json.loads(r.read())  # type: ignore[no-any-return]
 
 
-def create_compiled(base: str, codes: list[str], concurrency: int = 4, tag: str = "") -> list[dict[str, str]]:
+def create_compiled(base: str, codes: list[str], concurrency: int = 4, tag: str = "",
+                    project_id: str | None = None) -> list[dict[str, str]]:
     """POST /api/scenes for each code (compile on write); returns [{id, hash}] in order."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(code: str) -> dict[str, str]:
-        meta = _json_request(base, "POST", "/api/scenes", {"name": f"loadtest {tag}", "tsxCode": code})
+        body: dict[str, object] = {"name": f"loadtest {tag}", "tsxCode": code}
+        if project_id is not None:
+            body["projectId"] = project_id
+        meta = _json_request(base, "POST", "/api/scenes", body)
         if meta.get("status") != "ready":
             raise RuntimeError(f"seeded scene did not compile: {meta}")
         return {"id": str(meta["id"]), "hash": str(meta["compiledHash"])}

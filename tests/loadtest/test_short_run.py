@@ -12,7 +12,7 @@ from loadtest.runner import RunConfig, run
 
 @pytest.mark.timeout(120)
 def test_short_locust_run_has_zero_failures_and_writes_its_results(tmp_path: Path) -> None:
-    cfg = RunConfig(workers=2, scenes=30, editor_scenes=3, users=4, mixed_users=8, warmup_seconds=1,
+    cfg = RunConfig(workers=2, scenes=30, editor_scenes=3, projects=2, users=4, mixed_users=12, warmup_seconds=1,
                     zipf_seconds=3, mixed_seconds=4, results=tmp_path, check_latency=False)
     result = run(cfg)
 
@@ -23,7 +23,8 @@ def test_short_locust_run_has_zero_failures_and_writes_its_results(tmp_path: Pat
         assert phase.failures == 0, [(r.name, r.failures) for r in phase.routes]
     mixed = {r.name for r in result.phases[1].routes}
     assert {"GET /api/components/[id]", "GET /components/[hash].js", "PUT /api/scenes/[id]",
-            "GET /api/components/[id] (never compiled)"} <= mixed
+            "GET /api/components/[id] (never compiled)", "GET /api/projects/[id]/components",
+            "GET /components/[hash].js (project)"} <= mixed
     hit = result.hit["all"]
     assert hit.requests > 0 and math.isfinite(hit.ratio) and 0.0 <= hit.ratio <= 1.0
     assert (tmp_path / "summary.json").is_file() and (tmp_path / "summary.md").is_file()
