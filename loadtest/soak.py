@@ -129,7 +129,7 @@ def soak(cfg: RunConfig, duration: float, interval: float) -> bool:
 
                 thread = threading.Thread(target=sampler, daemon=True)
                 thread.start()
-                classes = ["PlayerUser", "CdnOriginUser", "EditorUser", "FirstViewUser"]
+                classes = ["PlayerUser", "CdnOriginUser", "EditorUser", "FirstViewUser", "ProjectPlayerUser"]
                 try:
                     run_locust(server.base, plan_path, classes, cfg.mixed_users, duration, directory / "soak",
                                directory / "locust.log")
