@@ -33,6 +33,7 @@ class SceneInput:
     scene_id: str
     ref: str  # the artifact hash, or `error-<digest>` for a scene served as its error module
     error: str | None  # the current code's compile error, if any (the bundle may still hold a good artifact)
+    error_module: bytes | None = None  # what the scene contributes when it has no good artifact
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +84,8 @@ class ProjectBundles:
         if resolution.hash is not None:
             return SceneInput(str(scene.id), resolution.hash, resolution.error)
         error = resolution.error or "compile failed"
-        digest = hashlib.sha256(CompilationService.error_module(error)).hexdigest()[:16]
-        return SceneInput(str(scene.id), f"error-{digest}", error)
+        module = CompilationService.error_module(error)
+        return SceneInput(str(scene.id), f"error-{hashlib.sha256(module).hexdigest()[:16]}", error, module)
 
     async def _ensure(self, key: str, inputs: list[SceneInput]) -> Built:
         tiers = self.service.tiers
@@ -99,8 +100,8 @@ class ProjectBundles:
             return Built(key, self.service.url_for(key))
         parts: list[tuple[str, bytes]] = []
         for i in inputs:
-            if i.ref.startswith("error-"):
-                parts.append((i.scene_id, CompilationService.error_module(i.error or "compile failed")))
+            if i.error_module is not None:
+                parts.append((i.scene_id, i.error_module))
                 continue
             artifact = await self.service.artifact(i.ref)
             if artifact is None:  # lost and not rebuildable: never store a bundle with a hole in it

@@ -16,14 +16,18 @@ from proxy.service import CompilationService
 routes = web.RouteTableDef()
 
 
-def parse_scene_id(request: web.Request) -> uuid.UUID:
-    raw = request.match_info["scene_id"]
+def parse_id(request: web.Request, key: str, what: str) -> uuid.UUID:
+    raw = request.match_info[key]
     try:
         if len(raw) > 36:
             raise ValueError
         return uuid.UUID(raw)
     except ValueError:
-        fail(400, "invalid_id", "scene id must be a UUID")
+        fail(400, "invalid_id", f"{what} id must be a UUID")
+
+
+def parse_scene_id(request: web.Request) -> uuid.UUID:
+    return parse_id(request, "scene_id", "scene")
 
 
 def client_key(request: web.Request, trust_forwarded_for: bool) -> str:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
 from proxy.context import ctx
-from proxy.http import fail
-from proxy.routes.components import client_key
+from proxy.routes.components import client_key, parse_id
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/projects/{project_id}/components")
 async def redirect_to_bundle(request: web.Request) -> web.StreamResponse:
-    raw = request.match_info["project_id"]
-    try:
-        if len(raw) > 36:
-            raise ValueError
-        project_id = uuid.UUID(raw)
-    except ValueError:
-        fail(400, "invalid_id", "project id must be a UUID")
+    project_id = parse_id(request, "project_id", "project")
     c = ctx(request)
     client = client_key(request, c.settings.trust_forwarded_for)
     bundle = await c.projects.resolve(project_id, lambda: c.limiter.admit(client))
