@@ -29,12 +29,13 @@ class ClusterEnv:
     repo: SceneRepository
     http: aiohttp.ClientSession
 
-    async def insert_uncompiled(self, count: int, tag: str = "") -> list[uuid.UUID]:
+    async def insert_uncompiled(self, count: int, tag: str = "",
+                                project_id: uuid.UUID | None = None) -> list[uuid.UUID]:
         """Scenes written straight to the table, as the product did before this service existed."""
         ids = []
         for n in range(count):
             scene_id = uuid.uuid4()
-            await self.repo.create(scene_id, SCENE.format(n=f"{n}{tag}{scene_id.hex[:6]}"), None, None)
+            await self.repo.create(scene_id, SCENE.format(n=f"{n}{tag}{scene_id.hex[:6]}"), None, project_id)
             ids.append(scene_id)
         return ids
 
@@ -44,11 +45,15 @@ class ClusterEnv:
             return r.headers["Location"]
 
     async def compiles(self) -> int:
+        return await self.counter_total('artifact_proxy_compiles_total{outcome="ok"}')
+
+    async def counter_total(self, series: str) -> int:
+        """One counter series summed over every node's /metrics."""
+        pattern = re.compile("^" + re.escape(series) + r" ([0-9.e+]+)$", re.M)
         total = 0
         for node in self.nodes:
             async with self.http.get(f"{node.base}/metrics") as r:
-                text = await r.text()
-            m = re.search(r'^artifact_proxy_compiles_total\{outcome="ok"\} ([0-9.e+]+)$', text, re.M)
+                m = pattern.search(await r.text())
             total += int(float(m.group(1))) if m else 0
         return total
 

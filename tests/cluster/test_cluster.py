@@ -15,6 +15,8 @@ from proxy.compiler import create_compiler
 from proxy.db import create_repository
 from tests.cluster.conftest import ClusterEnv, node_env
 
+BUILT = 'artifact_proxy_project_bundles_total{outcome="built"}'
+
 
 async def test_300_concurrent_misses_over_3_nodes_compile_each_scene_exactly_once(cluster: ClusterEnv) -> None:
     ids = await cluster.insert_uncompiled(10)
@@ -26,6 +28,28 @@ async def test_300_concurrent_misses_over_3_nodes_compile_each_scene_exactly_onc
         per_scene.setdefault(sid, set()).add(loc)
     assert all(len(locs) == 1 for locs in per_scene.values()), per_scene
     assert await cluster.compiles() - before == 10
+
+
+async def test_concurrent_project_requests_over_3_nodes_build_its_module_once(cluster: ClusterEnv) -> None:
+    project = uuid.uuid4()
+    await cluster.insert_uncompiled(5, "project", project_id=project)
+    compiles, built = await cluster.compiles(), await cluster.counter_total(BUILT)
+
+    async def redirect(i: int) -> str:
+        node = cluster.nodes[i % 3]
+        async with cluster.http.get(f"{node.base}/api/projects/{project}/components", allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["X-Scene-Count"] == "5", (r.status, await r.text())
+            return r.headers["Location"]
+
+    locations = set(await asyncio.gather(*(redirect(i) for i in range(60))))
+    assert len(locations) == 1, locations
+    assert await cluster.compiles() - compiles == 5
+    assert await cluster.counter_total(BUILT) - built == 1
+    location = locations.pop()
+    path = location if location.startswith("/") else "/" + location.split("://", 1)[1].split("/", 1)[1]
+    for node in cluster.nodes:  # every node serves the one stored module
+        async with cluster.http.get(f"{node.base}{path}") as r:
+            assert r.status == 200 and b"scene number 4project" in await r.read()
 
 
 async def test_an_edit_on_one_node_is_served_by_the_others_within_100ms(cluster: ClusterEnv) -> None:
