@@ -376,7 +376,7 @@ def chart_panel(ax: Any, b: dict[str, Any]) -> None:
     ax.set_xticks(list(range(len(groups))), groups)
     ax.set_ylabel("ms (median)")
     ax.set_title(f"Headless Chromium, {b['scenes']} scenes")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # clear of the ratio labels
 
 
 def main() -> int:
