@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from proxy import metrics
 from proxy.db.base import Scene
-from proxy.errors import ProjectNotFound, ProjectTooLarge, StorageUnavailable
+from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
 from proxy.service import Built, CompilationService, Resolution
 
 BUNDLE_REVISION = "1"  # bump when the bundle layout changes without the compiler changing
@@ -83,6 +83,8 @@ class ProjectBundles:
     def _input(scene: Scene, resolution: Resolution) -> SceneInput:
         if resolution.hash is not None:
             return SceneInput(str(scene.id), resolution.hash, resolution.error)
+        if resolution.transient:  # nothing to serve *yet* (e.g. edited mid-compile): never freeze that
+            raise CompileError(resolution.error or "scene is being compiled; retry", kind="timeout")
         error = resolution.error or "compile failed"
         module = CompilationService.error_module(error)
         return SceneInput(str(scene.id), f"error-{hashlib.sha256(module).hexdigest()[:16]}", error, module)

@@ -310,7 +310,9 @@ class CompilationService:
                 raise
             return self._last_good(scene, "storage unavailable; serving the last good version", transient=True)
         known = self.resolution_of(fresh)
-        return known if known is not None else Resolution(None, None, "scene changed while compiling; retry")
+        if known is not None:
+            return known
+        return Resolution(None, None, "scene changed while compiling; retry", version_of(scene), transient=True)
 
     def _last_good(self, scene: Scene, error: str, transient: bool = False) -> Resolution:
         if scene.compiled_hash:

@@ -355,3 +355,30 @@ async def test_no_project_request_ever_answers_500(client: TestClient) -> None:
                                      headers={"Origin": "https://a.example", "Access-Control-Request-Method": "GET"})
             await r.read()
             assert r.status < 500, (method, path, r.status)
+
+
+async def test_a_scene_edited_while_the_project_compiles_it_is_a_retry_not_a_frozen_error(
+        client: TestClient, tmp_path: Path) -> None:
+    project, sid = uuid.uuid4(), uuid.uuid4()
+    repo = client.app[CTX].repo
+    await repo.create(sid, titled("before the edit"), "raced", project)
+    record = repo.record_compilation
+    edited = False
+
+    async def edit_then_record(scene_id: uuid.UUID, code: str, outcome: Any) -> bool:
+        nonlocal edited
+        if not edited:  # an editor saves between our compile and its compare-and-set
+            edited = True
+            await repo.update_code(scene_id, titled("after the edit"))
+        return await record(scene_id, code, outcome)
+
+    repo.record_compilation = edit_then_record  # type: ignore[method-assign]
+    built = await metric(client, "artifact_proxy_project_bundles_total", outcome="built")
+
+    r = await redirect(client, project)
+    assert r.status == 503 and r.headers["Retry-After"], await r.text()
+    assert await metric(client, "artifact_proxy_project_bundles_total", outcome="built") == built
+
+    location = await bundle_location(client, project)  # the retry compiles the edited code
+    rendered, _ = await evaluate(client, location, tmp_path, [str(sid)])
+    assert rendered[str(sid)]["texts"]["0"] == "after the edit"
