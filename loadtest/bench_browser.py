@@ -7,15 +7,16 @@ needs), the same 10 scenes of one project, the same loopback network, the same c
   content-addressed at /bench/sucrase.<hash>.js with `Cache-Control: public, max-age=31536000,
   immutable` + strong ETag + br/gzip, exactly like an artifact), fetch each scene's TSX
   (/bench/tsx/<id>: `Cache-Control: no-cache` + strong ETag, so a repeat view revalidates with a
-  304, like the new way's no-cache 302; br/gzip), transform it (typescript, jsx, imports) and build
+  304, like the new way's no-cache answers; br/gzip), transform it (typescript, jsx, imports) and build
   it with `new Function` with a require() bound to the host globals. The Sucrase load and the TSX
   fetches run in parallel. This is the old way the issue describes (each scene's TSX).
 - old-batched: the old way at its best, every TSX of the project in ONE revalidated request
   (/bench/tsx-project/<projectId>, JSON, no-cache + ETag), so request count is not what separates
   it from the project module.
 - new: `import()` /api/components/<id> for each scene (302 -> immutable module).
-- project: one `import()` of /api/projects/<projectId>/components (302 -> one immutable module
-  holding every scene of the project; default export: sceneId -> component).
+- project: one `import()` of /api/projects/<projectId>/components (one module holding every scene
+  of the project, no-cache + ETag, so a repeat view revalidates with a 304; default export:
+  sceneId -> component).
 - direct: `import()` of each scene's content-addressed URL (/components/<hash>.js), for an app that
   already has compiledUrl from the scene metadata.
 

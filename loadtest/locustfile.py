@@ -11,8 +11,9 @@ scenes and writes a plan (JSON, path in $LOADTEST_PLAN):
 - CdnOriginUser: a CDN edge filling from the origin: GET /components/{hash}.js, half of them
   revalidating with If-None-Match (expects 304).
 - EditorUser: saves one of its scenes (PUT, compile on write), then previews it.
-- ProjectPlayerUser: a shared video player showing a whole project: GET /api/projects/{id}/components
-  (302), then the one module holding every scene of the project.
+- ProjectPlayerUser: a shared video player showing a whole project: GET /api/projects/{id}/components,
+  the one module holding every scene of the project; like a browser, it keeps the module and its ETag
+  and revalidates it on the next view (304 while no scene changed).
 - FirstViewUser: the first view of a scene that was never compiled: lookup + compile + store +
   redirect, then the artifact.
 
@@ -31,10 +32,10 @@ from locust import FastHttpUser, between, constant_pacing, events, task
 
 from loadtest.routes import (
     ROUTE_ARTIFACT,
-    ROUTE_BUNDLE,
     ROUTE_EDITOR_VIEW,
     ROUTE_FIRST_VIEW,
     ROUTE_PROJECT,
+    ROUTE_PROJECT_REVALIDATE,
     ROUTE_REVALIDATE,
     ROUTE_SAVE,
     ROUTE_SCENE,
@@ -173,10 +174,14 @@ class EditorUser(FastHttpUser):
 
 
 class ProjectPlayerUser(FastHttpUser):
-    """A shared video player: every scene of a project in one import, projects chosen uniformly."""
+    """A shared video player: every scene of a project in one import, projects chosen uniformly.
+    Like a browser's HTTP cache it keeps each module's ETag and revalidates on the next view."""
 
     weight = 2
     wait_time = between(0.02, 0.1)
+
+    def on_start(self) -> None:
+        self.etags: dict[str, str] = {}
 
     @task
     def view_project(self) -> None:
@@ -184,8 +189,20 @@ class ProjectPlayerUser(FastHttpUser):
         if not p.projects:
             return
         project_id = p.projects[p.rng.randrange(len(p.projects))]
-        _redirect_then_fetch(self, project_id, ROUTE_PROJECT, path=f"/api/projects/{project_id}/components",
-                             artifact_name=ROUTE_BUNDLE)
+        etag = self.etags.get(project_id)
+        headers = {**ACCEPT, "If-None-Match": etag} if etag else ACCEPT
+        with self.client.get(f"/api/projects/{project_id}/components", headers=headers, catch_response=True,
+                             name=ROUTE_PROJECT_REVALIDATE if etag else ROUTE_PROJECT) as r:
+            errors = r.headers.get("X-Compilation-Errors")
+            if errors:
+                r.failure(f"compilation errors: {errors}")
+            elif r.status_code == 304 and etag:
+                r.success()
+            elif r.status_code == 200 and r.content and r.headers.get("ETag"):
+                self.etags[project_id] = r.headers["ETag"]
+                r.success()
+            else:
+                r.failure(f"project module: {r.status_code}")
 
 
 class FirstViewUser(FastHttpUser):

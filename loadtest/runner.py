@@ -52,7 +52,7 @@ TARGETS: dict[str, tuple[float, float]] = {
     lf.ROUTE_SAVE: (300, 600),
     lf.ROUTE_FIRST_VIEW: (300, 600),
     lf.ROUTE_PROJECT: (25, 50),
-    lf.ROUTE_BUNDLE: (25, 50),
+    lf.ROUTE_PROJECT_REVALIDATE: (25, 50),
 }
 HIT_RATIO_TARGET = 0.99
 PROJECT_SCENES = 10

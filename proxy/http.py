@@ -85,7 +85,8 @@ def choose_encoding(accept_encoding: str | None, brotli: bool = True) -> str:
 class Cors:
     """Origin allow-list from PROXY_CORS_ORIGINS; '*' answers every origin without credentials."""
 
-    EXPOSE = "ETag, Location, X-Compilation-Error, X-Compilation-Errors, X-Artifact-Hash, X-Scene-Count, Retry-After"
+    EXPOSE = ("ETag, Location, Content-Location, X-Compilation-Error, X-Compilation-Errors, X-Artifact-Hash, "
+              "X-Scene-Count, Retry-After")
 
     def __init__(self, origins: list[str]) -> None:
         self.any = "*" in origins

@@ -1,4 +1,4 @@
-"""A project's scenes as one module: what `GET /api/projects/{projectId}/components` redirects to.
+"""A project's scenes as one module: what `GET /api/projects/{projectId}/components` serves.
 
 A player that shows a project needs every scene, and in a browser each separate module costs a
 fetch, a compile and an evaluation on the main thread; one module for the project loads several
@@ -8,7 +8,7 @@ its error; scenes never compiled are compiled first, like on a miss.
 
 The bundle's hash covers its inputs (the compiler fingerprint and each scene's id + artifact), so
 like a scene artifact it is computed without building, stored once, served immutable, and shared
-by every node: an edit to any scene moves the hash and the next (no-cache) redirect follows it.
+by every node: an edit to any scene moves the hash, so the next (no-cache) revalidation gets the new module.
 """
 
 from __future__ import annotations

@@ -1,23 +1,45 @@
-"""GET /api/projects/{projectId}/components: 302 to one module holding every scene of the project."""
+"""GET /api/projects/{projectId}/components: one module holding every scene of the project.
+
+Served at this URL itself (200, `no-cache`, strong ETag = the bundle's hash), not as a redirect to its
+content-addressed copy: a view that revalidates then costs one request answered 304, and a first
+view one request instead of two. In Chromium that saves about a quarter of the time to the
+components on a repeat view and a round trip on a first view (BENCHMARKS.md). Scene modules keep
+their contract's 302; the bundle stays reachable immutably at `Content-Location`.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from proxy.context import ctx
+from proxy.errors import StorageUnavailable
+from proxy.http import JS_TYPE, choose_encoding, etag_matches
 from proxy.routes.components import client_key, parse_id
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/projects/{project_id}/components")
-async def redirect_to_bundle(request: web.Request) -> web.StreamResponse:
+async def get_project_module(request: web.Request) -> web.StreamResponse:
     project_id = parse_id(request, "project_id", "project")
     c = ctx(request)
     client = client_key(request, c.settings.trust_forwarded_for)
     bundle = await c.projects.resolve(project_id, lambda: c.limiter.admit(client))
-    headers = {**c.cors.headers_for(request.headers.get("Origin")), "Location": bundle.url,
-               "Cache-Control": "no-cache", "X-Artifact-Hash": bundle.hash, "X-Scene-Count": str(bundle.scenes)}
+    cors = c.cors.headers_for(request.headers.get("Origin"))
+    headers = {**cors, "Cache-Control": "no-cache", "ETag": f'"{bundle.hash}"', "Content-Location": bundle.url,
+               "Vary": "Accept-Encoding, Origin" if "Vary" in cors else "Accept-Encoding",
+               "X-Content-Type-Options": "nosniff", "X-Artifact-Hash": bundle.hash,
+               "X-Scene-Count": str(bundle.scenes)}
     if bundle.errors:
         headers["X-Compilation-Errors"] = str(bundle.errors)  # per-scene detail: /api/components/{id}/metadata
-    return web.Response(status=302, headers=headers)
+    if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
+        return web.Response(status=304, headers=headers)
+    artifact = c.tiers.peek(bundle.hash) or await c.service.artifact(bundle.hash)
+    if artifact is None:  # evicted from every tier between resolve and now: the next request rebuilds it
+        raise StorageUnavailable(f"project module {bundle.hash} vanished from storage; retry")
+    encoding = choose_encoding(request.headers.get("Accept-Encoding"), brotli=artifact.br is not None)
+    if artifact.br is None and encoding == "gzip" and "br" in request.headers.get("Accept-Encoding", ""):
+        c.tiers.want_brotli(artifact)
+    if encoding != "identity":
+        headers["Content-Encoding"] = encoding
+    return web.Response(body=artifact.body(encoding), headers={**headers, "Content-Type": JS_TYPE})

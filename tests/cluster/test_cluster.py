@@ -35,21 +35,21 @@ async def test_concurrent_project_requests_over_3_nodes_build_its_module_once(cl
     await cluster.insert_uncompiled(5, "project", project_id=project)
     compiles, built = await cluster.compiles(), await cluster.counter_total(BUILT)
 
-    async def redirect(i: int) -> str:
+    async def fetch(i: int) -> tuple[str, bytes]:
         node = cluster.nodes[i % 3]
-        async with cluster.http.get(f"{node.base}/api/projects/{project}/components", allow_redirects=False) as r:
-            assert r.status == 302 and r.headers["X-Scene-Count"] == "5", (r.status, await r.text())
-            return r.headers["Location"]
+        async with cluster.http.get(f"{node.base}/api/projects/{project}/components") as r:
+            assert r.status == 200 and r.headers["X-Scene-Count"] == "5", (r.status, await r.text())
+            return r.headers["ETag"], await r.read()
 
-    locations = set(await asyncio.gather(*(redirect(i) for i in range(60))))
-    assert len(locations) == 1, locations
+    answers = set(await asyncio.gather(*(fetch(i) for i in range(60))))
+    assert len(answers) == 1, [etag for etag, _ in answers]  # one module, byte for byte, from every node
     assert await cluster.compiles() - compiles == 5
     assert await cluster.counter_total(BUILT) - built == 1
-    location = locations.pop()
-    path = location if location.startswith("/") else "/" + location.split("://", 1)[1].split("/", 1)[1]
-    for node in cluster.nodes:  # every node serves the one stored module
-        async with cluster.http.get(f"{node.base}{path}") as r:
-            assert r.status == 200 and b"scene number 4project" in await r.read()
+    etag, body = answers.pop()
+    assert b"scene number 4project" in body
+    for node in cluster.nodes:  # every node serves the one stored module, immutable too
+        async with cluster.http.get(f"{node.base}/components/{etag.strip(chr(34))}.js") as r:
+            assert r.status == 200 and await r.read() == body
 
 
 async def test_an_edit_on_one_node_is_served_by_the_others_within_100ms(cluster: ClusterEnv) -> None:

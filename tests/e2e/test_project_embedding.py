@@ -1,6 +1,6 @@
-"""A host app on another origin imports a whole project as one module (302 to the project bundle,
+"""A host app on another origin imports a whole project as one module (served at the project's URL,
 CORS) and plays its scenes side by side with the runtime's Player, each picked from the module's
-default map: one request for the project, one for the bundle, none per scene."""
+default map: one request for the project, none per scene."""
 
 from __future__ import annotations
 
@@ -23,10 +23,8 @@ def test_host_page_imports_the_project_module_once_and_plays_two_of_its_scenes(
     beta = proxy.create_scene(SAME_NAMES.format(accent="#34d399", label="Beta"), "beta", project_id=project)
     card = proxy.create_scene((SCENES_DIR / "m01_title_card.tsx").read_text(), "card", project_id=project)
     assert alpha["status"] == beta["status"] == card["status"] == "ready"
-    redirect = proxy.request("GET", f"/api/projects/{project}/components")
-    assert redirect.status == 302 and redirect.headers["x-scene-count"] == "3"
-    bundle_url = redirect.headers["location"]
-    bundle_url = bundle_url if bundle_url.startswith("http") else proxy.base + bundle_url
+    answer = proxy.request("GET", f"/api/projects/{project}/components")
+    assert answer.status == 200 and answer.headers["x-scene-count"] == "3"
 
     requests: list[str] = []
     statuses: dict[str, int] = {}
@@ -45,11 +43,41 @@ def test_host_page_imports_the_project_module_once_and_plays_two_of_its_scenes(
     colors = page.eval_on_selector_all("[data-remotion-canvas] h1", "els => els.map(e => getComputedStyle(e).color)")
     assert colors == ["rgb(244, 114, 182)", "rgb(52, 211, 153)"]
     assert page.locator("[data-host-error]").count() == 0
-    # one import of the project, followed to the bundle once; no scene was fetched on its own
+    # one request for the project, however many slots pick from it; no scene was fetched on its own
     assert requests.count(module) == 1, requests
-    assert requests.count(bundle_url) == 1, requests
-    assert statuses.get(module) == 302 and statuses.get(bundle_url) == 200
-    assert not [u for u in requests if "/api/components/" in u], requests
-    assert not [u for u in requests if u.startswith(proxy.base + "/components/") and u != bundle_url], requests
+    assert statuses.get(module) == 200
+    assert not [u for u in requests if "/api/components/" in u or u.startswith(proxy.base + "/components/")], \
+        requests
     assert not page.errors.uncaught, page.errors.uncaught
     assert not page.errors.console_errors, page.errors.console_errors
+
+
+def test_a_reload_revalidates_the_project_module_and_shows_an_edit_made_since(
+        page: Any, proxy: ProxyClient, host_page: HostPage) -> None:
+    project = str(uuid.uuid4())
+    scene = proxy.create_scene(SAME_NAMES.format(accent="#f472b6", label="Before"), "edited", project_id=project)
+    module = proxy.project_url(project)
+    url = host_page("/embed-project-reload.html", [SceneRef(scene["id"], module, frame=5, pick=scene["id"])])
+    headline = f"[data-slot='{scene['id']}'] [data-remotion-canvas] h1"
+    conditional: list[str | None] = []
+
+    def on_request(r: Any) -> None:
+        if r.url == module:
+            conditional.append(r.all_headers().get("if-none-match"))
+
+    page.on("request", on_request)
+    page.goto(url)
+    page.wait_for_selector(headline, timeout=15_000)
+    assert scene_text(page, headline) == "Before title at 5"
+    page.reload()  # unchanged: the browser's copy is revalidated and reused
+    page.wait_for_selector(headline, timeout=15_000)
+    assert scene_text(page, headline) == "Before title at 5"
+
+    proxy.update_scene(scene["id"], SAME_NAMES.format(accent="#f472b6", label="After"))
+    page.reload()  # no max-age anywhere: the very next view has the edit
+    page.wait_for_function(f"document.querySelector({headline!r})?.innerText === 'After title at 5'",
+                           timeout=15_000)
+
+    assert len(conditional) == 3, conditional
+    assert conditional[0] is None and conditional[1] and conditional[1] == conditional[2], conditional
+    assert not page.errors.uncaught, page.errors.uncaught
