@@ -4,7 +4,9 @@ Only built when PROXY_REDIS_URL is set; without it every part of the proxy works
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cache.bus import RedisBus
 from cache.lease import RedisLease
@@ -22,19 +24,27 @@ class Cluster:
     lease: RedisLease
 
     @classmethod
-    def create(cls, settings: Settings, mappings: MappingCache[object]) -> Cluster:
+    def create(cls, settings: Settings, mappings: Sequence[MappingCache[Any]]) -> Cluster:
+        """`mappings`: every L1 mapping cache of this process (scenes, projects); an `invalidate`
+        message names a scene or a project id, and a gap in the bus voids them all."""
         assert settings.redis_url is not None
         prefix = settings.redis_key_prefix
         tier = RedisTier(redis_cache(settings.redis_url, prefix, OP_TIMEOUT), prefix,
                          settings.l2_max_entry_bytes, settings.mapping_ttl_seconds, OP_TIMEOUT)
 
-        def on_invalidate(scene_id: str) -> None:
+        def on_invalidate(key: str) -> None:
             try:
-                mappings.invalidate(uuid.UUID(scene_id))
+                id = uuid.UUID(key)
             except ValueError:
-                pass  # not ours; ignore rather than crash the listener
+                return  # not ours; ignore rather than crash the listener
+            for cache in mappings:
+                cache.invalidate(id)
 
-        bus = RedisBus(tier.client, prefix, on_invalidate, mappings.clear, OP_TIMEOUT)
+        def on_gap() -> None:
+            for cache in mappings:
+                cache.clear()
+
+        bus = RedisBus(tier.client, prefix, on_invalidate, on_gap, OP_TIMEOUT)
         lease = RedisLease(tier.client, bus, prefix, settings.lease_ttl_seconds, settings.lease_wait_seconds,
                            OP_TIMEOUT)
         return cls(tier, bus, lease)

@@ -20,7 +20,7 @@ from proxy.edge import add_fallback, add_routes
 from proxy.flags import Flags
 from proxy.http import Cors
 from proxy.limits import CompileLimiter
-from proxy.projects import ProjectBundles
+from proxy.projects import ProjectBundle, ProjectBundles
 from proxy.routes import artifacts, compile, components, flags, health, preview, projects, scenes
 from proxy.routes import metrics as metrics_routes
 from proxy.service import CompilationService, Resolution
@@ -34,16 +34,18 @@ def build_context(settings: Settings) -> AppContext:
     compiler = create_compiler(settings)
     board = InvalidationBoard(settings.invalidation_board)
     mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds, board=board)
-    cluster = Cluster.create(settings, mappings) if settings.redis_url else None  # type: ignore[arg-type]
+    project_mappings: MappingCache[ProjectBundle] = MappingCache(settings.mapping_ttl_seconds, board=board)
+    cluster = Cluster.create(settings, [mappings, project_mappings]) if settings.redis_url else None
     tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None)
     service = CompilationService(
         repo=repo, compiler=compiler, tiers=tiers, mappings=mappings,
         flight=CompileFlight(cluster.lease if cluster else None), public_base_url=settings.public_base_url,
-        negative_ttl=settings.negative_ttl_seconds, shared=cluster)
+        negative_ttl=settings.negative_ttl_seconds, shared=cluster, project_mappings=project_mappings)
     return AppContext(settings=settings, repo=repo, store=store, compiler=compiler, tiers=tiers,
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
                       limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,
-                      projects=ProjectBundles(service, settings.project_max_scenes, settings.compile_workers))
+                      projects=ProjectBundles(service, settings.project_max_scenes, settings.compile_workers,
+                                              project_mappings))
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -17,7 +17,7 @@ COMPILE_SECONDS = Histogram("artifact_proxy_compile_duration_seconds",
 COMPILES = Counter("artifact_proxy_compiles_total", "Compiles run, by outcome", ["outcome"])
 COMPILE_ERRORS = Counter("artifact_proxy_compile_errors_total", "Failed compiles by error kind", ["kind"])
 CACHE_LOOKUPS = Counter("artifact_proxy_cache_lookups_total",
-                        "Cache lookups per tier (l1, l2, storage) and kind (artifact, mapping)",
+                        "Cache lookups per tier (l1, l2, storage) and kind (artifact, mapping, project)",
                         ["tier", "kind", "result"])
 INTEGRITY_FAILURES = Counter("artifact_proxy_integrity_failures_total",
                              "Artifacts whose bytes failed their digest, by tier", ["tier"])
@@ -108,3 +108,5 @@ def flush_hot_metrics() -> None:
 
 L1_ARTIFACT_HIT = tally(CACHE_LOOKUPS.labels("l1", "artifact", "hit"))
 L1_MAPPING_HIT = tally(CACHE_LOOKUPS.labels("l1", "mapping", "hit"))
+L1_PROJECT_HIT = tally(CACHE_LOOKUPS.labels("l1", "project", "hit"))
+PROJECT_BUNDLE_HIT = tally(PROJECT_BUNDLES.labels("hit"))

@@ -9,6 +9,12 @@ its error; scenes never compiled are compiled first, like on a miss.
 The bundle's hash covers its inputs (the compiler fingerprint and each scene's id + artifact), so
 like a scene artifact it is computed without building, stored once, served immutable, and shared
 by every node: an edit to any scene moves the hash, so the next (no-cache) revalidation gets the new module.
+
+What a project resolves to is kept in L1 like a scene's mapping (cache/mapping.py), so a repeat view
+costs no database query: every write to a scene of the project (create, edit, recorded compile)
+touches the project id's stamp on the invalidation board and publishes it to the other nodes, and
+the mapping TTL bounds what rows written behind the proxy's back can hide. When the database is
+down, the last known module keeps being served (stale-if-error), as for scenes.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from cache.mapping import MappingCache
 from proxy import metrics
-from proxy.db.base import Scene
+from proxy.db.base import DatabaseUnavailable, Scene
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
 from proxy.service import Built, CompilationService, Resolution
 
@@ -45,14 +52,36 @@ class ProjectBundle:
 
 
 class ProjectBundles:
-    def __init__(self, service: CompilationService, max_scenes: int, compile_concurrency: int) -> None:
+    def __init__(self, service: CompilationService, max_scenes: int, compile_concurrency: int,
+                 cache: MappingCache[ProjectBundle]) -> None:
         self.service = service
         self.max_scenes = max_scenes
+        self.cache = cache
         self._compiles = asyncio.Semaphore(compile_concurrency)
 
     async def resolve(self, project_id: uuid.UUID,
                       admission: Callable[[], AbstractContextManager[None]]) -> ProjectBundle:
-        scenes = await self.service.repo.list_project(project_id, self.max_scenes + 1)
+        cached, expired = self.cache.lookup(project_id)
+        # only while this process holds the module's bytes: anything less re-checks storage below
+        if cached is not None and not expired and self.service.tiers.peek(cached.hash) is not None:
+            metrics.L1_PROJECT_HIT.inc()
+            metrics.PROJECT_BUNDLE_HIT.inc()
+            return cached
+        metrics.CACHE_LOOKUPS.labels("l1", "project", "miss").inc()
+        ticket = self.cache.ticket(project_id)  # before the read: a write meanwhile voids what it finds
+        try:
+            scenes = await self.service.repo.list_project(project_id, self.max_scenes + 1)
+        except DatabaseUnavailable:
+            if cached is not None and await self.service.tiers.contains(cached.hash):
+                return cached  # stale-if-error: a module that was right a moment ago beats a 503
+            raise
+        bundle, transient = await self._resolve_scenes(scenes, project_id, admission)
+        self.cache.put(project_id, bundle, ticket, self.service.negative_ttl if transient else None)
+        return bundle
+
+    async def _resolve_scenes(self, scenes: list[Scene], project_id: uuid.UUID,
+                              admission: Callable[[], AbstractContextManager[None]]) -> tuple[ProjectBundle, bool]:
+        """(the bundle, whether any scene in it is a fallback for a failure of ours)."""
         if not scenes:
             raise ProjectNotFound(str(project_id))
         if len(scenes) > self.max_scenes:
@@ -65,7 +94,8 @@ class ProjectBundles:
         key = self.hash_of(inputs)
         built = await self._ensure(key, inputs)
         errors = sum(1 for i in inputs if i.error)
-        return ProjectBundle(built.hash, built.url, len(inputs), errors)
+        transient = any(r.transient for r in known if r is not None)
+        return ProjectBundle(built.hash, built.url, len(inputs), errors), transient
 
     def hash_of(self, inputs: list[SceneInput]) -> str:
         h = hashlib.sha256(f"project-bundle {BUNDLE_REVISION}\n{self.service.compiler.fingerprint}\n".encode())

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
@@ -96,7 +96,8 @@ def parse_stored_error(text: str) -> CompileError:
 class CompilationService:
     def __init__(self, *, repo: SceneRepository, compiler: Compiler, tiers: ArtifactTiers,
                  mappings: MappingCache[Resolution], flight: Flight, public_base_url: str | None,
-                 negative_ttl: float, shared: SharedMappings | None = None) -> None:
+                 negative_ttl: float, shared: SharedMappings | None = None,
+                 project_mappings: MappingCache[Any] | None = None) -> None:
         self.repo = repo
         self.compiler = compiler
         self.tiers = tiers
@@ -105,6 +106,7 @@ class CompilationService:
         self.base = public_base_url or ""
         self.negative_ttl = negative_ttl
         self.shared = shared
+        self.project_mappings = project_mappings  # projectId -> its module (proxy/projects.py)
         self._resolving: SingleFlight[uuid.UUID, Resolution] = SingleFlight()
         self._refreshing: set[asyncio.Future[tuple[Resolution, bool]]] = set()
 
@@ -182,6 +184,7 @@ class CompilationService:
             scene = await self.repo.create(scene_id, code, name, project_id)
         except KeyError:
             raise SceneExists(str(scene_id)) from None
+        await self._forget_project(project_id)  # its module gains a scene, even if the compile fails
         return await self._compile_on_write(scene)
 
     async def update_scene(self, scene_id: uuid.UUID, code: str, name: str | None) -> Scene:
@@ -189,6 +192,7 @@ class CompilationService:
         if scene is None:
             raise SceneNotFound(str(scene_id))
         await self._forget(scene_id)  # even if the compile below fails, nobody keeps the old mapping
+        await self._forget_project(scene.project_id)
         return await self._compile_on_write(scene)
 
     async def _compile_on_write(self, scene: Scene) -> Scene:
@@ -207,6 +211,7 @@ class CompilationService:
         """After a compile is recorded: the new mapping goes to L2 (versioned, so it cannot be
         overwritten by an older one), then every node drops its L1 copy and re-reads it."""
         self.mappings.invalidate(scene.id)
+        await self._forget_project(scene.project_id)
         if self.shared is None:
             return
         resolution = self.resolution_of(scene)
@@ -215,6 +220,14 @@ class CompilationService:
         else:
             await self.shared.delete_mapping(str(scene.id))
         await self._publish(scene.id)
+
+    async def _forget_project(self, project_id: uuid.UUID | None) -> None:
+        """A scene of the project was written: every worker and node re-reads the project's module."""
+        if project_id is None or self.project_mappings is None:
+            return
+        self.project_mappings.invalidate(project_id)  # this machine's workers share the board stamp
+        if self.shared is not None:
+            await self._publish(project_id)
 
     async def _publish(self, scene_id: uuid.UUID) -> None:
         try:

@@ -14,6 +14,7 @@ from proxy.artifact import unseal
 from proxy.compiler import create_compiler
 from proxy.db import create_repository
 from tests.cluster.conftest import ClusterEnv, node_env
+from tests.fixtures_server import ServerProcess
 
 BUILT = 'artifact_proxy_project_bundles_total{outcome="built"}'
 
@@ -68,6 +69,34 @@ async def test_an_edit_on_one_node_is_served_by_the_others_within_100ms(cluster:
             if i not in seen and (await cluster.location(node, sid)).endswith(f"{new_hash}.js"):
                 seen[i] = time.monotonic() - edited_at
     assert len(seen) == 2, "an edit never reached the other nodes"
+    assert max(seen.values()) < 0.1, seen
+
+
+async def test_a_project_module_follows_an_edit_on_another_node_within_100ms(cluster: ClusterEnv) -> None:
+    a, b, c = cluster.nodes
+    project = uuid.uuid4()
+    (sid,) = await cluster.insert_uncompiled(1, "watched", project_id=project)
+
+    async def etag(node: ServerProcess) -> str:
+        async with cluster.http.get(f"{node.base}/api/projects/{project}/components") as r:
+            assert r.status == 200, await r.text()
+            return r.headers["X-Artifact-Hash"]
+
+    old = await etag(a)
+    assert await etag(b) == old and await etag(c) == old  # now in L1 on every node (TTL 60 s)
+    edit = {"tsxCode": "export default function P() { return <h1>project edit</h1>; }\n"}
+    async with cluster.http.put(f"{a.base}/api/scenes/{sid}", headers={"Authorization": "Bearer test-admin-token"},
+                                json=edit) as r:
+        assert r.status == 200
+    new = await etag(a)
+    assert new != old
+    edited_at = time.monotonic()
+    seen: dict[int, float] = {}
+    while len(seen) < 2 and time.monotonic() - edited_at < 2.0:
+        for i, node in enumerate((b, c)):
+            if i not in seen and await etag(node) == new:
+                seen[i] = time.monotonic() - edited_at
+    assert len(seen) == 2, "the edit never reached the other nodes' project modules"
     assert max(seen.values()) < 0.1, seen
 
 

@@ -25,9 +25,10 @@ async def test_database_down_serves_cached_mappings_refuses_the_rest_quickly_and
 
     acknowledged: dict[str, str] = {}  # id -> the code a 2xx answer confirmed
     cached: dict[str, str] = {}  # id -> where it redirected before the outage
+    project = str(uuid.uuid4())
     for _ in range(3):
         code = scene()
-        async with http.post(f"{base}/api/scenes", json={"tsxCode": code}, headers=AUTH) as r:
+        async with http.post(f"{base}/api/scenes", json={"tsxCode": code, "projectId": project}, headers=AUTH) as r:
             assert r.status == 201
             sid = (await r.json())["id"]
         acknowledged[sid] = code
@@ -41,6 +42,9 @@ async def test_database_down_serves_cached_mappings_refuses_the_rest_quickly_and
     acknowledged[edited] = code
     async with http.get(f"{base}/api/components/{edited}", allow_redirects=False) as r:
         cached[edited] = r.headers["Location"]
+    async with http.get(f"{base}/api/projects/{project}/components") as r:
+        assert r.status == 200
+        project_module = r.headers["ETag"], await r.read()
     never_seen = uuid.uuid4()
 
     proxy.stop()
@@ -52,6 +56,8 @@ async def test_database_down_serves_cached_mappings_refuses_the_rest_quickly_and
                 assert r.status == 302 and r.headers["Location"] == location, (sid, r.status)
             async with http.get(f"{base}{location}") as r:
                 assert r.status == 200
+    async with http.get(f"{base}/api/projects/{project}/components") as r:  # stale-if-error, as for scenes
+        assert r.status == 200 and (r.headers["ETag"], await r.read()) == project_module
 
     async def refused(method: str, path: str, body: dict[str, str] | None = None) -> None:
         started = time.monotonic()
@@ -61,6 +67,7 @@ async def test_database_down_serves_cached_mappings_refuses_the_rest_quickly_and
         assert time.monotonic() - started < 2.5, (method, path)
 
     await refused("GET", f"/api/components/{never_seen}")
+    await refused("GET", f"/api/projects/{never_seen}/components")
     await refused("GET", f"/api/components/{edited}/metadata")
     await refused("POST", "/api/scenes", {"tsxCode": scene()})
     await refused("PUT", f"/api/scenes/{edited}", {"tsxCode": scene()})

@@ -419,3 +419,50 @@ async def test_a_scene_edited_while_the_project_compiles_it_is_a_retry_not_a_fro
     rendered, _ = await evaluate(client, module_path(project), tmp_path, [str(sid)])  # the retry compiles it
     assert rendered[str(sid)]["texts"]["0"] == "after the edit"
 
+
+async def test_a_repeat_view_reads_no_database_until_a_scene_of_the_project_is_written(
+        client: TestClient) -> None:
+    project = uuid.uuid4()
+    (scene,) = await project_scenes(client, project, titled("cached one"))
+    repo = client.app[CTX].repo
+    listed = 0
+    list_project = repo.list_project
+
+    async def counted(*args: Any) -> Any:
+        nonlocal listed
+        listed += 1
+        return await list_project(*args)
+
+    repo.list_project = counted  # type: ignore[method-assign]
+    first = await bundle_etag(client, project)
+    for _ in range(5):
+        assert await bundle_etag(client, project) == first
+    assert listed == 1
+
+    await client.put(f"/api/scenes/{scene['id']}", json={"tsxCode": titled("cached two")}, headers=AUTH)
+    edited = await project_get(client, project)
+    assert edited.headers["ETag"] != first and listed == 2
+    await create(client, titled("joined later"), projectId=str(project))
+    joined = await project_get(client, project)
+    assert joined.headers["X-Scene-Count"] == "2" and listed == 3
+    other = uuid.uuid4()  # a write to another project leaves this one cached
+    await create(client, titled("elsewhere"), projectId=str(other))
+    assert (await project_get(client, project)).headers["ETag"] == joined.headers["ETag"] and listed == 3
+    hits = await metric(client, "artifact_proxy_cache_lookups_total", tier="l1", kind="project", result="hit")
+    assert hits >= 6
+
+
+async def test_rows_written_behind_the_proxys_back_show_within_the_mapping_ttl(
+        aiohttp_client: Any, backend_settings: Settings) -> None:
+    client: TestClient = await aiohttp_client(
+        create_app(backend_settings.model_copy(update={"mapping_ttl_seconds": 0.3})))
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("through the api"))
+    assert (await project_get(client, project)).headers["X-Scene-Count"] == "1"
+    # the product inserts a scene itself: no write through the proxy, so nothing invalidates
+    await client.app[CTX].repo.create(uuid.uuid4(), titled(f"direct {uuid.uuid4().hex}"), "direct", project)
+
+    await asyncio.sleep(0.4)
+    r = await project_get(client, project)
+
+    assert r.status == 200 and r.headers["X-Scene-Count"] == "2"
