@@ -103,11 +103,13 @@ class Cors:
         if origin and origin in self.origins:
             return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": self.EXPOSE,
                     "Vary": "Origin"}
-        return {}
+        # refused or absent, the answer still depends on Origin: a shared cache must not reuse it
+        # for an allowed origin (or the other way round)
+        return {"Vary": "Origin"}
 
     def preflight(self, request: web.Request) -> web.Response:
         headers = self.headers_for(request.headers.get("Origin"))
-        if headers:
+        if "Access-Control-Allow-Origin" in headers:
             headers.update({
                 "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, OPTIONS",
                 "Access-Control-Allow-Headers": request.headers.get(
@@ -115,6 +117,15 @@ class Cors:
                 "Access-Control-Max-Age": "86400",
             })
         return web.Response(status=204, headers=headers)
+
+
+def add_vary(headers: dict[str, str] | Any, value: str) -> None:
+    """Add tokens to a Vary header without dropping the ones already there."""
+    current = [v.strip() for v in headers.get("Vary", "").split(",") if v.strip()]
+    for token in (v.strip() for v in value.split(",")):
+        if token and token.lower() not in (c.lower() for c in current):
+            current.append(token)
+    headers["Vary"] = ", ".join(current)
 
 
 # --- request bodies ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from proxy.context import ctx
 from proxy.errors import StorageUnavailable
-from proxy.http import JS_TYPE, choose_encoding, etag_matches
+from proxy.http import JS_TYPE, add_vary, choose_encoding, etag_matches
 from proxy.routes.components import client_key, parse_id
 
 routes = web.RouteTableDef()
@@ -25,11 +25,14 @@ async def get_project_module(request: web.Request) -> web.StreamResponse:
     c = ctx(request)
     client = client_key(request, c.settings.trust_forwarded_for)
     bundle = await c.projects.resolve(project_id, lambda: c.limiter.admit(client))
-    cors = c.cors.headers_for(request.headers.get("Origin"))
-    headers = {**cors, "Cache-Control": "no-cache", "ETag": f'"{bundle.hash}"', "Content-Location": bundle.url,
-               "Vary": "Accept-Encoding, Origin" if "Vary" in cors else "Accept-Encoding",
-               "X-Content-Type-Options": "nosniff", "X-Artifact-Hash": bundle.hash,
+    headers = {"Vary": "Accept-Encoding", "Cache-Control": "no-cache", "ETag": f'"{bundle.hash}"',
+               "Content-Location": bundle.url, "X-Content-Type-Options": "nosniff", "X-Artifact-Hash": bundle.hash,
                "X-Scene-Count": str(bundle.scenes)}
+    for name, value in c.cors.headers_for(request.headers.get("Origin")).items():
+        if name == "Vary":
+            add_vary(headers, value)
+        else:
+            headers[name] = value
     if bundle.errors:
         headers["X-Compilation-Errors"] = str(bundle.errors)  # per-scene detail: /api/components/{id}/metadata
     if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):

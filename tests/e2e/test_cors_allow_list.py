@@ -98,6 +98,12 @@ def test_redirect_is_not_readable_by_an_unlisted_origin(cdn_proxy: ProxyClient, 
     unlisted = cdn_proxy.request("GET", path, headers={"Origin": "https://evil.example"})
     assert unlisted.status == 302
     assert "access-control-allow-origin" not in unlisted.headers
+    # the refusal is keyed on Origin too, or a shared cache could hand it to the listed origin
+    assert "origin" in unlisted.headers.get("vary", "").lower()
+    preflight = cdn_proxy.request("OPTIONS", path, headers={"Origin": "https://evil.example",
+                                                            "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-methods" not in preflight.headers
 
 
 def test_unlisted_origin_cannot_import_scene(page: Any, cdn_proxy: ProxyClient, other_site: StaticServer,

@@ -466,3 +466,21 @@ async def test_rows_written_behind_the_proxys_back_show_within_the_mapping_ttl(
     r = await project_get(client, project)
 
     assert r.status == 200 and r.headers["X-Scene-Count"] == "2"
+
+
+async def test_with_an_origin_allow_list_the_module_varies_on_origin_as_well_as_encoding(
+        aiohttp_client: Any, backend_settings: Settings) -> None:
+    client: TestClient = await aiohttp_client(
+        create_app(backend_settings.model_copy(update={"cors_origins": "https://app.example.com"})))
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("listed origin"))
+
+    allowed = await project_get(client, project, Origin="https://app.example.com")
+    other = await project_get(client, project, Origin="https://elsewhere.example")
+
+    assert allowed.status == other.status == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "Access-Control-Allow-Origin" not in other.headers
+    # a shared cache must not hand one origin's answer (with its CORS header) to another
+    for r in (allowed, other):
+        assert {v.strip() for v in r.headers["Vary"].split(",")} >= {"Accept-Encoding", "Origin"}, r.headers["Vary"]
