@@ -18,7 +18,7 @@ from proxy import metrics
 from proxy.compiler.types import CompileError
 from proxy.context import CTX
 from proxy.errors import UNAVAILABLE, Overloaded, ProjectNotFound, ProjectTooLarge, SceneExists, SceneNotFound
-from proxy.http import HTTPProblem, add_vary, error_response
+from proxy.http import HTTPProblem, error_response
 
 log = logging.getLogger("artifact_proxy.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -71,11 +71,7 @@ def edge(route: str, handler: Handler) -> Handler:
                 problem = error_response(500, "internal", "internal error")
             response = problem
         if "Access-Control-Allow-Origin" not in response.headers:
-            for name, value in request.app[CTX].cors.headers_for(request.headers.get("Origin")).items():
-                if name == "Vary":
-                    add_vary(response.headers, value)
-                else:
-                    response.headers[name] = value
+            request.app[CTX].cors.apply(response.headers, request.headers.get("Origin"))
         status = response.status
         observer = latency.get(status)
         if observer is None:

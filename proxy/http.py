@@ -107,6 +107,14 @@ class Cors:
         # for an allowed origin (or the other way round)
         return {"Vary": "Origin"}
 
+    def apply(self, headers: dict[str, str] | Any, origin: str | None) -> None:
+        """Add this origin's CORS headers to `headers`, merging Vary rather than replacing it."""
+        for name, value in self.headers_for(origin).items():
+            if name == "Vary":
+                add_vary(headers, value)
+            else:
+                headers[name] = value
+
     def preflight(self, request: web.Request) -> web.Response:
         headers = self.headers_for(request.headers.get("Origin"))
         if "Access-Control-Allow-Origin" in headers:
