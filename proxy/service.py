@@ -191,8 +191,7 @@ class CompilationService:
         scene = await self.repo.update_code(scene_id, code, name)
         if scene is None:
             raise SceneNotFound(str(scene_id))
-        await self._forget(scene_id)  # even if the compile below fails, nobody keeps the old mapping
-        await self._forget_project(scene.project_id)
+        await self._forget(scene)  # even if the compile below fails, nobody keeps the old mappings
         return await self._compile_on_write(scene)
 
     async def _compile_on_write(self, scene: Scene) -> Scene:
@@ -201,11 +200,12 @@ class CompilationService:
         except CompileError:
             return scene  # saved; a timeout/overload leaves it pending for the next request
 
-    async def _forget(self, scene_id: uuid.UUID) -> None:
-        self.mappings.invalidate(scene_id)
+    async def _forget(self, scene: Scene) -> None:
+        self.mappings.invalidate(scene.id)
+        await self._forget_project(scene.project_id)
         if self.shared is not None:
-            await self.shared.delete_mapping(str(scene_id))
-            await self._publish(scene_id)
+            await self.shared.delete_mapping(str(scene.id))
+            await self._publish(scene.id)
 
     async def _announce(self, scene: Scene) -> None:
         """After a compile is recorded: the new mapping goes to L2 (versioned, so it cannot be
