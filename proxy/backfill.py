@@ -201,11 +201,19 @@ async def backfill(service: CompilationService, *, batch_size: int = 100, concur
             return Compilation(hash=None, url=None, error=e.describe()), e.kind
         return Compilation(hash=built.hash, url=built.url, error=None), "ok"
 
+    # Set when the run is interrupted. Cancelling the lanes should be enough, but a cancellation that
+    # lands as an awaited result arrives can be lost on Python 3.11 (seen in the killed-midway test:
+    # a lane went on through the whole queue); a lane checks this before recording and before
+    # taking the next scene, so a stopped run records nothing more.
+    stopping = asyncio.Event()
+
     async def one(scene: Scene, hash: str) -> None:
         _current_scene.set(str(scene.id))
         for n in range(1, RETRIES + 1):
             try:
                 outcome, kind = await compile_one(scene, hash)
+                if stopping.is_set():
+                    return  # compiled while the run was being stopped: left for the next run
                 recorded = await repo.record_compilation(scene.id, scene.tsx_code, outcome)
                 break
             except Exception as e:  # ours: compiler timeout/crash/overload, storage or database trouble
@@ -227,7 +235,7 @@ async def backfill(service: CompilationService, *, batch_size: int = 100, concur
             failed(scene, outcome.error or "", kind)
 
     async def lane() -> None:
-        while (item := await queue.get()) is not None:
+        while not stopping.is_set() and (item := await queue.get()) is not None:
             await one(*item)
             if progress is not None:
                 progress.update(stats)
@@ -268,6 +276,7 @@ async def backfill(service: CompilationService, *, batch_size: int = 100, concur
                 await queue.put(None)  # after the queued work: each lane finishes what is queued, then stops
             await asyncio.gather(*lanes)
         except BaseException:  # listing failed or interrupted: stop now; a re-run resumes
+            stopping.set()
             for task in lanes:
                 task.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
