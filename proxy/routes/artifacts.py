@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cache.tiers import Artifact
+from cache.tiers import Artifact, ArtifactTiers
 from proxy import metrics
 from proxy.artifact import is_valid_hash
 from proxy.context import ctx
@@ -32,9 +32,13 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
         artifact = await c.service.artifact(hash)
         if artifact is None:
             return error_response(404, "not_found", "no such artifact", NOT_FOUND_HEADERS)
-    if artifact.br is None and "br" in request.headers.get("Accept-Encoding", ""):
-        c.tiers.want_brotli(artifact)  # served as gzip this time
+    brotli_if_asked(request, c.tiers, artifact)
     return serve_immutable(request, artifact)
+
+
+def brotli_if_asked(request: web.Request, tiers: ArtifactTiers, artifact: Artifact) -> None:
+    if artifact.br is None and "br" in request.headers.get("Accept-Encoding", ""):
+        tiers.want_brotli(artifact)  # served as gzip this time
 
 
 def serve_immutable(request: web.Request, artifact: Artifact) -> web.Response:

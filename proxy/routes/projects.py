@@ -14,6 +14,7 @@ from aiohttp import web
 from proxy.context import ctx
 from proxy.errors import StorageUnavailable
 from proxy.http import JS_TYPE, choose_encoding, etag_matches
+from proxy.routes.artifacts import brotli_if_asked
 from proxy.routes.components import client_key, parse_id
 
 routes = web.RouteTableDef()
@@ -36,9 +37,8 @@ async def get_project_module(request: web.Request) -> web.StreamResponse:
     artifact = c.tiers.peek(bundle.hash) or await c.service.artifact(bundle.hash)
     if artifact is None:  # evicted from every tier between resolve and now: the next request rebuilds it
         raise StorageUnavailable(f"project module {bundle.hash} vanished from storage; retry")
+    brotli_if_asked(request, c.tiers, artifact)
     encoding = choose_encoding(request.headers.get("Accept-Encoding"), brotli=artifact.br is not None)
-    if artifact.br is None and encoding == "gzip" and "br" in request.headers.get("Accept-Encoding", ""):
-        c.tiers.want_brotli(artifact)
     if encoding != "identity":
         headers["Content-Encoding"] = encoding
     return web.Response(body=artifact.body(encoding), headers={**headers, "Content-Type": JS_TYPE})
