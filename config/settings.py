@@ -16,6 +16,21 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 KIB = 1024
 MIB = 1024 * KIB
 
+# The product's names for the scene columns the proxy reads (its ORM quotes camelCase names).
+# PROXY_SCENE_COLUMNS='{"tsx_code": "code"}' maps any of them; this is the only place they are named.
+SCENE_COLUMN_DEFAULTS: dict[str, str] = {
+    "tsx_code": "tsxCode",
+    "project_id": "projectId",
+    "order": "order",
+    "name": "name",
+    "duration": "duration",
+    "revision": "revision",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+    "deleted_at": "deleted_at",
+}
+POOLER_MODES = ("auto", "transaction", "none")
+
 
 class ConfigError(Exception):
     """A setting is invalid; the message is one line an operator can act on."""
@@ -34,7 +49,14 @@ class Settings(BaseSettings):
     cors_origins: str = "*"
 
     # --- data -----------------------------------------------------------------------------
+    # a direct (unpooled) connection for migrations and LISTEN, when database_url is a pooler
+    database_direct_url: str | None = None
+    # "auto": a transaction pooler when the URL says pgbouncer=true or names a "-pooler" host
+    database_pooler: str = "auto"
     scene_table: str = "bazaar-vid_scene"
+    scene_columns: dict[str, str] = Field(default_factory=lambda: dict(SCENE_COLUMN_DEFAULTS))
+    # the product's own writes reach us by NOTIFY; a lost connection is retried at this pace
+    listen_reconnect_seconds: float = Field(1.0, gt=0)
     db_pool_size: int = Field(10, ge=1, le=200)
     db_timeout_seconds: float = Field(5.0, gt=0)
 
@@ -82,6 +104,33 @@ class Settings(BaseSettings):
         if scheme not in ("sqlite", "postgresql", "postgres"):
             raise ValueError(f"unknown scheme {scheme!r}: use sqlite:///path or postgresql://user@host/db")
         return v
+
+    @field_validator("database_direct_url")
+    @classmethod
+    def _direct_scheme(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if urlsplit(v).scheme not in ("postgresql", "postgres"):
+            raise ValueError("the direct URL is for PostgreSQL: postgresql://user@host/db")
+        return v
+
+    @field_validator("database_pooler")
+    @classmethod
+    def _pooler_mode(cls, v: str) -> str:
+        if v not in POOLER_MODES:
+            raise ValueError(f"use one of {', '.join(POOLER_MODES)}")
+        return v
+
+    @field_validator("scene_columns")
+    @classmethod
+    def _scene_columns(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(SCENE_COLUMN_DEFAULTS))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; the keys are {sorted(SCENE_COLUMN_DEFAULTS)}")
+        for key, name in v.items():
+            if not isinstance(name, str) or not name or len(name) > 63 or "\x00" in name:
+                raise ValueError(f"{key}: {name!r} is not a column name (1-63 characters)")
+        return {**SCENE_COLUMN_DEFAULTS, **v}
 
     @field_validator("storage_url")
     @classmethod

@@ -193,7 +193,7 @@ async def seed(repo: SceneRepository, sources: list[str], concurrency: int = 16)
 
     async def lane() -> None:
         for code in it:
-            await repo.create(uuid.uuid4(), code, "bench", None)
+            await repo.create(uuid.uuid4(), code, "bench", uuid.uuid4())
 
     await asyncio.gather(*(lane() for _ in range(concurrency)))
 

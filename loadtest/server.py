@@ -308,7 +308,7 @@ def create_uncompiled(env: dict[str, str], codes: list[str]) -> list[str]:
             ids = []
             for code in codes:
                 scene_id = uuid.uuid4()
-                await repo.create(scene_id, code, "loadtest first view", None)
+                await repo.create(scene_id, code, "loadtest first view", uuid.uuid4())
                 ids.append(str(scene_id))
             return ids
         finally:

@@ -17,7 +17,15 @@ from aiohttp import web
 from proxy import metrics
 from proxy.compiler.types import CompileError
 from proxy.context import CTX
-from proxy.errors import UNAVAILABLE, Overloaded, ProjectNotFound, ProjectTooLarge, SceneExists, SceneNotFound
+from proxy.errors import (
+    UNAVAILABLE,
+    InvalidScene,
+    Overloaded,
+    ProjectNotFound,
+    ProjectTooLarge,
+    SceneExists,
+    SceneNotFound,
+)
 from proxy.http import HTTPProblem, error_response
 
 log = logging.getLogger("artifact_proxy.http")
@@ -40,6 +48,8 @@ def problem_for(exc: Exception) -> web.Response | None:
         return error_response(404, "not_found", "no scenes in that project")
     if isinstance(exc, ProjectTooLarge):
         return error_response(422, "too_many_scenes", str(exc))
+    if isinstance(exc, InvalidScene):
+        return error_response(422, "invalid_scene", str(exc))
     if isinstance(exc, SceneExists):
         return error_response(409, "exists", "a scene with that id exists")
     if isinstance(exc, Overloaded):

@@ -23,6 +23,10 @@ class SceneExists(Exception):
     """Create with an id that is taken (409)."""
 
 
+class InvalidScene(Exception):
+    """The table refuses the scene (e.g. its projectId is not in the product's project table): 422."""
+
+
 class Overloaded(Exception):
     """Too many compiles in flight for this client or overall (429 + Retry-After)."""
 
@@ -34,5 +38,5 @@ class Overloaded(Exception):
 # A dependency is down: 503 + Retry-After, never a hang and never a 500.
 UNAVAILABLE = (DatabaseUnavailable, StorageUnavailable)
 
-__all__ = ["UNAVAILABLE", "CompileError", "DatabaseUnavailable", "Overloaded", "ProjectNotFound",
+__all__ = ["UNAVAILABLE", "CompileError", "DatabaseUnavailable", "InvalidScene", "Overloaded", "ProjectNotFound",
            "ProjectTooLarge", "SceneExists", "SceneNotFound", "StorageUnavailable"]

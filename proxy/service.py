@@ -25,7 +25,7 @@ from proxy import metrics
 from proxy.compiler import render_error_module
 from proxy.compiler.types import CompiledModule, CompileError, Compiler
 from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneRepository
-from proxy.errors import SceneExists, SceneNotFound, StorageUnavailable
+from proxy.errors import InvalidScene, SceneExists, SceneNotFound, StorageUnavailable
 
 log = logging.getLogger("artifact_proxy.compile")
 
@@ -180,10 +180,13 @@ class CompilationService:
 
     async def create_scene(self, scene_id: uuid.UUID, code: str, name: str | None,
                            project_id: uuid.UUID | None) -> Scene:
+        project_id = project_id or uuid.uuid4()  # every scene has a project: a new one of its own
         try:
             scene = await self.repo.create(scene_id, code, name, project_id)
         except KeyError:
             raise SceneExists(str(scene_id)) from None
+        except ValueError as e:
+            raise InvalidScene(str(e)) from None
         await self._forget_project(project_id)  # its module gains a scene, even if the compile fails
         return await self._compile_on_write(scene)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from config.settings import Settings
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneRepository
+from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository, SchemaMismatch
 from proxy.db.schema import validate_table_name
 
 __all__ = [
     "Compilation",
     "DatabaseUnavailable",
     "Scene",
+    "SceneChange",
     "SceneRepository",
+    "SchemaMismatch",
     "create_repository",
     "validate_table_name",
 ]

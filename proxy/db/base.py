@@ -12,17 +12,34 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or timed out."""
 
 
+class SchemaMismatch(DatabaseUnavailable):
+    """The configured scene table lacks columns the proxy reads: start-up stops with one line."""
+
+
 @dataclass(frozen=True, slots=True)
 class Scene:
+    """A live (not soft-deleted) row of the product's scene table, in the proxy's own names."""
+
     id: uuid.UUID
     tsx_code: str
     name: str | None
     project_id: uuid.UUID | None
-    updated_at: datetime | None
+    updated_at: datetime | None  # the product's "updatedAt", else "createdAt": the version of the row
     compiled_url: str | None
     compiled_hash: str | None  # the last GOOD artifact (kept when an edit fails to compile)
     compiled_at: datetime | None
     compilation_error: str | None  # error of the CURRENT code, None when it compiled
+    order: int = 0  # position in its project
+    duration: int | None = None  # frames
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SceneChange:
+    """A scene row that changed: what the caches must drop (its mapping, and its projects' modules)."""
+
+    scene_id: uuid.UUID
+    project_ids: tuple[uuid.UUID, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +56,18 @@ class SceneRepository(Protocol):
         """Create the table, or add only the missing compilation columns + index. Idempotent."""
         ...
 
-    async def get(self, scene_id: uuid.UUID) -> Scene | None: ...
+    async def get(self, scene_id: uuid.UUID) -> Scene | None:
+        """The live scene; None for an unknown or soft-deleted id."""
+        ...
 
     async def create(self, scene_id: uuid.UUID, tsx_code: str, name: str | None,
-                     project_id: uuid.UUID | None) -> Scene:
-        """Insert; raise KeyError if the id exists."""
+                     project_id: uuid.UUID) -> Scene:
+        """Insert at the end of its project; raise KeyError if the id exists."""
         ...
 
     async def update_code(self, scene_id: uuid.UUID, tsx_code: str, name: str | None = None) -> Scene | None:
-        """Replace the code (and name when given); compilation columns untouched. None if unknown id."""
+        """Replace the code (and name when given), bump revision and updatedAt; compilation columns
+        untouched. None if the id is unknown or soft-deleted."""
         ...
 
     async def record_compilation(self, scene_id: uuid.UUID, compiled_code: str, result: Compilation) -> bool:
@@ -63,14 +83,20 @@ class SceneRepository(Protocol):
         ...
 
     async def list_after(self, after: uuid.UUID | None, limit: int) -> list[Scene]:
-        """Keyset page ordered by id (no OFFSET), for backfill."""
+        """Keyset page of live scenes ordered by id (no OFFSET), for backfill."""
         ...
 
     async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
-        """The scenes of one project ordered by id, at most `limit`."""
+        """The live scenes of one project in the product's order ("order", then "createdAt")."""
         ...
 
-    async def count(self) -> int: ...
+    async def count(self) -> int:
+        """Live scenes."""
+        ...
+
+    async def changed_since(self, since: datetime) -> list[SceneChange]:
+        """Rows written or soft-deleted after `since` (what a listener may have missed while away)."""
+        ...
 
     async def get_flag(self, name: str) -> int | None:
         """Rollout percentage 0-100, or None when the flag was never set."""

@@ -9,7 +9,11 @@
 - migrate() runs under a session advisory lock (polled, see _advisory_lock) so N processes starting
   at once do not race. On an existing product table it only adds the missing columns (one ALTER,
   short lock_timeout so a busy table is not blocked) and builds the compiled_hash index
-  CONCURRENTLY, reusing any valid index the product already has on that column.
+  CONCURRENTLY, reusing any valid index the product already has on that column, and installs the
+  trigger that NOTIFYs the proxy of the product's own writes (proxy/db/listener.py listens).
+- A transaction-mode pooler (PgBouncer, Neon's pooled endpoint) cannot keep a prepared statement
+  or a session between two transactions. Behind one, asyncpg's statement cache is off (unnamed
+  statements only), and migrations and LISTEN use PROXY_DATABASE_DIRECT_URL.
 """
 
 # SQL is built with f-strings only to insert identifiers: the scene table name is validated
@@ -20,18 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import asyncpg.exceptions as pg_errors
 
 from config.settings import Settings
 from proxy.db import schema
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene
+from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
 
 T = TypeVar("T")
+log = logging.getLogger("artifact_proxy.db")
 
 MIGRATE_MIN_TIMEOUT = 120.0  # index builds on a large existing table may take a while
 # After a restart several pooled connections may be dead at once; each retry gets a fresh one.
@@ -58,6 +67,42 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where to connect, and whether a transaction-mode pooler sits between us and PostgreSQL."""
+
+    dsn: str
+    pooled: bool
+    reason: str  # why we think so, for the start-up log
+
+
+def endpoint_of(url: str, pooler: str = "auto") -> Endpoint:
+    """`pgbouncer=true` (Prisma's convention) or a Neon "-pooler" host mean a transaction pooler.
+
+    The flag is removed from the DSN: asyncpg would send an unknown query parameter to the server
+    as a setting, which PostgreSQL and PgBouncer both refuse."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    flag = next((v for k, v in query if k == "pgbouncer"), None)
+    dsn = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "pgbouncer"])))
+    if pooler != "auto":
+        return Endpoint(dsn, pooler == "transaction", f"PROXY_DATABASE_POOLER={pooler}")
+    if flag is not None and flag.lower() in ("1", "true", "yes"):
+        return Endpoint(dsn, True, "the URL says pgbouncer=true")
+    if "-pooler." in (parts.hostname or ""):
+        return Endpoint(dsn, True, "the host is a pooled endpoint (-pooler)")
+    return Endpoint(dsn, False, "a direct connection")
+
+
+def direct_endpoint(settings: Settings) -> Endpoint | None:
+    """The connection for migrations and LISTEN: the direct URL, or the main one when it is not
+    pooled; None when only a pooler is known (a session cannot live behind one)."""
+    if settings.database_direct_url:
+        return endpoint_of(settings.database_direct_url, "none")
+    main = endpoint_of(settings.database_url, settings.database_pooler)
+    return None if main.pooled else main
+
+
 def _advisory_key(table: str) -> int:
     digest = hashlib.sha256(f"artifact-proxy:migrate:{table}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
@@ -67,18 +112,26 @@ class PostgresSceneRepository:
     """SceneRepository on PostgreSQL (the product's own database in production)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._dsn = settings.database_url
+        self._endpoint = endpoint_of(settings.database_url, settings.database_pooler)
+        self._direct = direct_endpoint(settings)
+        self._dsn = self._endpoint.dsn
         self._table_name = schema.validate_table_name(settings.scene_table)
         self._table = schema.quote_ident(self._table_name)
+        self.columns = schema.SceneColumns(settings.scene_columns)
         self._timeout = settings.db_timeout_seconds
         self._pool_size = settings.db_pool_size
         self._migrate_timeout = max(MIGRATE_MIN_TIMEOUT, 12 * self._timeout)
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
         self._closed = False
-        cols = ", ".join(schema.SCENE_COLUMNS)
-        self._select = f"SELECT {cols} FROM {self._table}"
-        self._returning = f"RETURNING {cols}"
+        self._select = f"SELECT {self.columns.select} FROM {self._table}"
+        self._returning = f"RETURNING {self.columns.select}"
+        log.info("postgres: %s", "transaction pooler (statement cache off): " + self._endpoint.reason
+                 if self._endpoint.pooled else self._endpoint.reason, extra={"event": "db_endpoint"})
+
+    @property
+    def pooled(self) -> bool:
+        return self._endpoint.pooled
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -96,14 +149,18 @@ class PostgresSceneRepository:
                     command_timeout=self._timeout,
                     timeout=self._timeout,  # connect timeout
                     server_settings={"application_name": "artifact-proxy"},
+                    # a pooler hands each transaction to any server: no named statement survives
+                    statement_cache_size=0 if self._endpoint.pooled else 100,
                 )
             return self._pool
 
     async def _run(self, what: str, fn: Callable[[asyncpg.Connection], Awaitable[T]], *,
-                   retry: bool = True) -> T:
+                   retry: bool = True, direct: bool = False) -> T:
         attempts = LOST_CONNECTION_ATTEMPTS if retry else 1
         for attempt in range(1, attempts + 1):
             try:
+                if direct:  # a session of its own (migrations: advisory lock, CONCURRENTLY)
+                    return await self._on_direct_connection(fn)
                 pool = await asyncio.wait_for(self._get_pool(), self._timeout)
                 async with pool.acquire(timeout=self._timeout) as conn:
                     return await fn(conn)
@@ -121,27 +178,46 @@ class PostgresSceneRepository:
                 raise DatabaseUnavailable(f"postgres {what}: {type(e).__name__}: {e}") from e
         raise AssertionError("unreachable")
 
+    async def _on_direct_connection(self, fn: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        endpoint = self._direct or self._endpoint
+        conn = await asyncpg.connect(endpoint.dsn, timeout=self._timeout, command_timeout=self._timeout,
+                                     statement_cache_size=0 if endpoint.pooled else 100,
+                                     server_settings={"application_name": "artifact-proxy-migrate"})
+        try:
+            return await fn(conn)
+        finally:
+            await conn.close(timeout=self._timeout)
+
     # --- schema --------------------------------------------------------------------------------
 
     async def migrate(self) -> None:
         key = _advisory_key(self._table_name)
         timeout = self._migrate_timeout
 
+        # A session lock only holds on a session: behind a transaction pooler without a direct URL
+        # concurrent migrators are not serialized (each step below is idempotent), and we say so.
+        session = self._direct is not None
+        if not session:
+            log.warning("migrating through a transaction pooler: set PROXY_DATABASE_DIRECT_URL so "
+                        "migrations take their lock on a session of their own", extra={"event": "migrate"})
+
         async def run(conn: asyncpg.Connection) -> None:
-            await self._advisory_lock(conn, key, timeout)
+            if session:
+                await self._advisory_lock(conn, key, timeout)
             try:
                 async with conn.transaction():
                     await conn.execute(
                         f"SET LOCAL lock_timeout = '{int(max(self._timeout, 1.0) * 1000)}ms'", timeout=timeout
                     )
                     created = await self._migrate_tables(conn, timeout)
+                    await self._install_trigger(conn, timeout)
                 if not created:
                     await self._ensure_index_concurrently(conn, timeout)
             finally:
-                if not conn.is_closed():
+                if session and not conn.is_closed():
                     await conn.execute("SELECT pg_advisory_unlock($1)", key, timeout=timeout)
 
-        await self._run("migrate", run)
+        await self._run("migrate", run, direct=True)
 
     @staticmethod
     async def _advisory_lock(conn: asyncpg.Connection, key: int, seconds: float) -> None:
@@ -162,12 +238,17 @@ class PostgresSceneRepository:
         """Create or upgrade the tables inside the caller's transaction. True if the scene table is new."""
         relid = await conn.fetchval("SELECT to_regclass($1)::oid", self._table, timeout=seconds)
         created = relid is None
+        c = self.columns
         if created:
-            compilation = ", ".join(f"{c} {t}" for c, t in schema.COMPILATION_COLUMNS_PG.items())
+            compilation = ", ".join(f"{n} {t}" for n, t in schema.COMPILATION_COLUMNS_PG.items())
+            # the product's shape (its migrations make it; we make it only where it does not exist)
             await conn.execute(
                 f"CREATE TABLE {self._table} ("
-                "id uuid PRIMARY KEY, tsx_code text NOT NULL, name text, project_id uuid, "
-                f"updated_at timestamptz DEFAULT now(), {compilation})",
+                f"id uuid PRIMARY KEY DEFAULT gen_random_uuid(), {c.project_id} uuid NOT NULL, "
+                f"{c.order} integer NOT NULL DEFAULT 0, {c.name} varchar(255) NOT NULL DEFAULT 'Scene', "
+                f"{c.tsx_code} text NOT NULL, props jsonb, {c.duration} integer NOT NULL DEFAULT 150, "
+                f"{c.revision} integer NOT NULL DEFAULT 1, {c.created_at} timestamptz NOT NULL DEFAULT now(), "
+                f"{c.updated_at} timestamptz, {c.deleted_at} timestamptz, {compilation})",
                 timeout=seconds,
             )
             await conn.execute(
@@ -177,25 +258,22 @@ class PostgresSceneRepository:
             )
             await conn.execute(
                 f"CREATE INDEX {schema.quote_ident(schema.project_index_name(self._table_name))} "
-                f"ON {self._table} (project_id)",
+                f"ON {self._table} ({c.project_id}, {c.order})",
                 timeout=seconds,
             )
         else:
-            rows = await conn.fetch(
-                "SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
-                relid,
-                timeout=seconds,
-            )
-            existing = {r["attname"] for r in rows}
-            missing_product = {"id", "tsx_code"} - existing
-            if missing_product:
-                raise DatabaseUnavailable(
-                    f"table {self._table_name} exists but lacks {sorted(missing_product)}; not a scene table"
-                )
-            missing = [(c, t) for c, t in schema.COMPILATION_COLUMNS_PG.items() if c not in existing]
-            if missing:  # one ALTER: one short ACCESS EXCLUSIVE lock, only when something is missing
-                adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {c} {t}" for c, t in missing)
-                await conn.execute(f"ALTER TABLE {self._table} {adds}", timeout=seconds)
+            existing = await self._column_names(conn, relid, seconds)
+            if await self._is_our_v1_table(conn, existing, seconds):
+                existing = await self._upgrade_v1(conn, relid, existing, seconds)
+            missing = c.missing(existing)
+            if "id" not in existing:
+                missing = {"id": "id", **missing}
+            if missing:
+                raise SchemaMismatch(schema.schema_mismatch_message(self._table_name, missing))
+            adds = [(n, t) for n, t in schema.COMPILATION_COLUMNS_PG.items() if n not in existing]
+            if adds:  # one ALTER, no defaults: a catalog change, instant on a table of any size
+                sql = ", ".join(f"ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in adds)
+                await conn.execute(f"ALTER TABLE {self._table} {sql}", timeout=seconds)
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {schema.FLAG_TABLE} ("
             "name text PRIMARY KEY, "
@@ -218,6 +296,84 @@ class PostgresSceneRepository:
             timeout=seconds,
         )
         return created
+
+    @staticmethod
+    async def _column_names(conn: asyncpg.Connection, relid: int, seconds: float) -> set[str]:
+        rows = await conn.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+            relid,
+            timeout=seconds,
+        )
+        return {r["attname"] for r in rows}
+
+    async def _is_our_v1_table(self, conn: asyncpg.Connection, existing: set[str], seconds: float) -> bool:
+        """A table an earlier artifact-proxy created in its own snake_case shape (never a product's)."""
+        if not {"tsx_code", "project_id", "updated_at"} <= existing or self.columns.names["tsx_code"] in existing:
+            return False
+        if await conn.fetchval("SELECT to_regclass($1)::oid", schema.VERSION_TABLE, timeout=seconds) is None:
+            return False
+        version = await conn.fetchval(f"SELECT version FROM {schema.VERSION_TABLE} WHERE scene_table = $1",
+                                      self._table_name, timeout=seconds)
+        return version == 1
+
+    async def _upgrade_v1(self, conn: asyncpg.Connection, relid: int, existing: set[str],
+                          seconds: float) -> set[str]:
+        """Rename our v1 columns to the product's names and add the ones v1 lacked."""
+        c = self.columns
+        for old, key in schema.V1_RENAMES.items():
+            await conn.execute(f"ALTER TABLE {self._table} RENAME COLUMN {old} TO "
+                               f"{schema.quote_ident(c.names[key])}", timeout=seconds)
+        await conn.execute(f"UPDATE {self._table} SET {c.project_id} = gen_random_uuid() "
+                           f"WHERE {c.project_id} IS NULL", timeout=seconds)
+        await conn.execute(
+            f"ALTER TABLE {self._table} ALTER COLUMN {c.project_id} SET NOT NULL, "
+            f"ADD COLUMN IF NOT EXISTS {c.order} integer NOT NULL DEFAULT 0, "
+            f"ADD COLUMN IF NOT EXISTS {c.duration} integer NOT NULL DEFAULT 150, "
+            f"ADD COLUMN IF NOT EXISTS {c.revision} integer NOT NULL DEFAULT 1, "
+            f"ADD COLUMN IF NOT EXISTS {c.created_at} timestamptz NOT NULL DEFAULT now(), "
+            f"ADD COLUMN IF NOT EXISTS {c.deleted_at} timestamptz", timeout=seconds)
+        log.info("upgraded the scene table from the v1 shape", extra={"event": "migrate"})
+        return await self._column_names(conn, relid, seconds)
+
+    async def _install_trigger(self, conn: asyncpg.Connection, seconds: float) -> None:
+        """NOTIFY the proxy when the product (or anyone) changes a scene's code, project or deletion.
+
+        The payload is JSON {id, projectId, oldProjectId}; NOTIFY is delivered at commit, so a
+        listener that reads the row afterwards sees the new code. A trigger that is already there
+        (same function body) is left alone, so a restart takes no lock on the product's table."""
+        c = self.columns
+        function = schema.trigger_function_name(self._table_name)
+        channel = schema.notify_channel(self._table_name)
+        def notify(row: str, extra: str = "") -> str:
+            payload = f"json_build_object('id', {row}.id, 'projectId', {row}.{c.project_id}{extra})::text"
+            return f"PERFORM pg_notify('{channel}', {payload});"
+
+        unchanged = " AND ".join(f"NEW.{col} IS NOT DISTINCT FROM OLD.{col}"
+                                 for col in (c.tsx_code, c.project_id, c.deleted_at))
+        moved = f", 'oldProjectId', OLD.{c.project_id}"
+        body = "\n".join((
+            "BEGIN",
+            f"  IF TG_OP = 'UPDATE' AND {unchanged} THEN RETURN NULL; END IF;",
+            f"  IF TG_OP = 'DELETE' THEN {notify('OLD')}",
+            f"  ELSIF TG_OP = 'UPDATE' THEN {notify('NEW', moved)}",
+            f"  ELSE {notify('NEW')}",
+            "  END IF;",
+            "  RETURN NULL;",
+            "END",
+        ))
+        current = await conn.fetchval(
+            "SELECT p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgrelid = to_regclass($1) AND t.tgname = $2 AND NOT t.tgisinternal",
+            self._table, schema.TRIGGER_NAME, timeout=seconds)
+        if current == body:
+            return
+        await conn.execute(f"CREATE OR REPLACE FUNCTION {schema.quote_ident(function)}() RETURNS trigger "
+                           f"LANGUAGE plpgsql AS $fn${body}$fn$", timeout=seconds)
+        await conn.execute(
+            f"CREATE OR REPLACE TRIGGER {schema.quote_ident(schema.TRIGGER_NAME)} "
+            f"AFTER INSERT OR DELETE OR UPDATE OF {c.tsx_code}, {c.project_id}, {c.deleted_at} "
+            f"ON {self._table} FOR EACH ROW EXECUTE FUNCTION {schema.quote_ident(function)}()",
+            timeout=seconds)
 
     async def _ensure_index_concurrently(self, conn: asyncpg.Connection, seconds: float) -> None:
         """Index compiled_hash on an existing (possibly busy, large) table without blocking writes.
@@ -256,77 +412,96 @@ class PostgresSceneRepository:
     # --- scenes --------------------------------------------------------------------------------
 
     async def get(self, scene_id: uuid.UUID) -> Scene | None:
-        sql = f"{self._select} WHERE id = $1"
+        sql = f"{self._select} WHERE id = $1 AND {self.columns.live}"
         row = await self._run("get", lambda c: c.fetchrow(sql, scene_id))
         return schema.row_to_scene(row) if row is not None else None
 
     async def create(self, scene_id: uuid.UUID, tsx_code: str, name: str | None,
-                     project_id: uuid.UUID | None) -> Scene:
+                     project_id: uuid.UUID) -> Scene:
         schema.check_text(tsx_code=tsx_code, name=name)
+        c = self.columns
+        # a new scene goes last in its project; the product's own defaults fill what we leave out
+        named = (f", {c.name}", ", $4") if name is not None else ("", "")
         sql = (
-            f"INSERT INTO {self._table} (id, tsx_code, name, project_id, updated_at) "
-            f"VALUES ($1, $2, $3, $4, now()) {self._returning}"
+            f"INSERT INTO {self._table} (id, {c.tsx_code}, {c.project_id}, {c.order}, {c.created_at}, "
+            f"{c.updated_at}{named[0]}) VALUES ($1, $2, $3, "
+            f"(SELECT COALESCE(max({c.order}) + 1, 0) FROM {self._table} WHERE {c.project_id} = $3), "
+            f"now(), now(){named[1]}) {self._returning}"
         )
+        args = (scene_id, tsx_code, project_id, *((name,) if name is not None else ()))
         try:
-            row = await self._run(
-                "create", lambda c: c.fetchrow(sql, scene_id, tsx_code, name, project_id), retry=False
-            )
+            row = await self._run("create", lambda conn: conn.fetchrow(sql, *args), retry=False)
         except pg_errors.UniqueViolationError:
             raise KeyError(scene_id) from None
-        except pg_errors.IntegrityConstraintViolationError as e:  # e.g. the product's foreign key
+        except pg_errors.ForeignKeyViolationError:
+            raise ValueError(f"project {project_id} does not exist in the product's project table") from None
+        except pg_errors.IntegrityConstraintViolationError as e:
             raise ValueError(f"scene {scene_id} violates a constraint: {e}") from None
         return schema.row_to_scene(row)
 
     async def update_code(self, scene_id: uuid.UUID, tsx_code: str, name: str | None = None) -> Scene | None:
         schema.check_text(tsx_code=tsx_code, name=name)
+        c = self.columns
         sql = (
-            f"UPDATE {self._table} SET tsx_code = $2, name = COALESCE($3, name), updated_at = now() "
-            f"WHERE id = $1 {self._returning}"
+            f"UPDATE {self._table} SET {c.tsx_code} = $2, {c.name} = COALESCE($3, {c.name}), "
+            f"{c.updated_at} = now(), {c.revision} = {c.revision} + 1 "
+            f"WHERE id = $1 AND {c.live} {self._returning}"
         )
-        row = await self._run("update_code", lambda c: c.fetchrow(sql, scene_id, tsx_code, name))
+        row = await self._run("update_code", lambda conn: conn.fetchrow(sql, scene_id, tsx_code, name))
         return schema.row_to_scene(row) if row is not None else None
 
     async def record_compilation(self, scene_id: uuid.UUID, compiled_code: str, result: Compilation) -> bool:
         schema.check_compilation(result)
         schema.check_text(compiled_code=compiled_code, hash=result.hash, url=result.url)
+        code = self.columns.tsx_code
         args: tuple[Any, ...]
         if result.hash is not None:
             sql = (
                 f"UPDATE {self._table} SET compiled_hash = $3, compiled_url = $4, compiled_at = now(), "
-                "compilation_error = NULL WHERE id = $1 AND tsx_code = $2"
+                f"compilation_error = NULL WHERE id = $1 AND {code} = $2"
             )
             args = (scene_id, compiled_code, result.hash, result.url)
         else:
-            sql = f"UPDATE {self._table} SET compilation_error = $3 WHERE id = $1 AND tsx_code = $2"
+            sql = f"UPDATE {self._table} SET compilation_error = $3 WHERE id = $1 AND {code} = $2"
             args = (scene_id, compiled_code, schema.failure_message(result))
         status = await self._run("record_compilation", lambda c: c.execute(sql, *args))
         return status != "UPDATE 0"
 
     async def list_after(self, after: uuid.UUID | None, limit: int) -> list[Scene]:
         schema.check_limit(limit)
+        live = self.columns.live
         if after is None:
-            sql = f"{self._select} ORDER BY id LIMIT $1"
+            sql = f"{self._select} WHERE {live} ORDER BY id LIMIT $1"
             rows = await self._run("list_after", lambda c: c.fetch(sql, limit))
         else:
-            sql = f"{self._select} WHERE id > $1 ORDER BY id LIMIT $2"
+            sql = f"{self._select} WHERE id > $1 AND {live} ORDER BY id LIMIT $2"
             rows = await self._run("list_after", lambda c: c.fetch(sql, after, limit))
         return [schema.row_to_scene(r) for r in rows]
 
     async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
         schema.check_limit(limit)
-        sql = f"{self._select} WHERE project_id = $1 ORDER BY id LIMIT $2"
-        rows = await self._run("list_project", lambda c: c.fetch(sql, project_id, limit))
+        c = self.columns
+        sql = f"{self._select} WHERE {c.project_id} = $1 AND {c.live} ORDER BY {c.project_order} LIMIT $2"
+        rows = await self._run("list_project", lambda conn: conn.fetch(sql, project_id, limit))
         return [schema.row_to_scene(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:
         # a row with an error keeps its last good hash but not that hash's code: skip those
-        sql = f"SELECT tsx_code FROM {self._table} WHERE compiled_hash = $1 AND compilation_error IS NULL LIMIT 1"
+        sql = (f"SELECT {self.columns.tsx_code} FROM {self._table} WHERE compiled_hash = $1 "
+               f"AND compilation_error IS NULL AND {self.columns.live} LIMIT 1")
         value = await self._run("find_code_by_hash", lambda c: c.fetchval(sql, compiled_hash))
         return None if value is None else str(value)
 
     async def count(self) -> int:
-        sql = f"SELECT count(*) FROM {self._table}"
+        sql = f"SELECT count(*) FROM {self._table} WHERE {self.columns.live}"
         return int(await self._run("count", lambda c: c.fetchval(sql)))
+
+    async def changed_since(self, since: datetime) -> list[SceneChange]:
+        c = self.columns
+        sql = (f"SELECT id, {c.project_id} AS project_id FROM {self._table} "
+               f"WHERE COALESCE({c.updated_at}, {c.created_at}) > $1 OR {c.deleted_at} > $1")
+        rows = await self._run("changed_since", lambda conn: conn.fetch(sql, since))
+        return [schema.change_of(r["id"], r["project_id"]) for r in rows]
 
     # --- flags ---------------------------------------------------------------------------------
 

@@ -1,40 +1,34 @@
-"""Schema shared by both backends: table-name validation, column lists, row -> Scene conversion.
+"""Schema shared by both backends: the product's scene table, our additions, row -> Scene.
 
-The scene table belongs to the product (id, tsx_code, name, project_id, updated_at, maybe more);
-we only ever add the compilation columns and an index on compiled_hash. Our own tables are
-`artifact_proxy_flag` (feature flags) and `artifact_proxy_schema` (one version row per scene table).
+The scene table belongs to the product. Its ORM names most columns in camelCase ("tsxCode",
+"projectId", "updatedAt"), soft-deletes with deleted_at, and already has compilation_error. We read
+its columns through one mapping (Settings.scene_columns) and add only compiled_url, compiled_hash,
+compiled_at (and compilation_error where it is missing), an index on compiled_hash and, on
+PostgreSQL, a trigger that NOTIFYs us when a scene's code, project or deletion changes. Our own
+tables are `artifact_proxy_flag` (feature flags) and `artifact_proxy_schema` (a version row per
+scene table). Where the scene table does not exist (the embedded default, tests) we create it in
+the product's shape, so every test runs against the real column names.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from proxy.db.base import Compilation, Scene
+from config.settings import SCENE_COLUMN_DEFAULTS
+from proxy.db.base import Compilation, Scene, SceneChange
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the product's camelCase shape (1 was our own snake_case table)
 FLAG_TABLE = "artifact_proxy_flag"
 VERSION_TABLE = "artifact_proxy_schema"
 MAX_HASH_LENGTH = 16
 MAX_IDENTIFIER_LENGTH = 63  # PostgreSQL truncates longer identifiers silently
 
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-
-# Columns we read, in Scene field order. The product's table may have more; we never select them.
-SCENE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "tsx_code",
-    "name",
-    "project_id",
-    "updated_at",
-    "compiled_url",
-    "compiled_hash",
-    "compiled_at",
-    "compilation_error",
-)
 
 # The columns migrate() adds to an existing product table (name -> PostgreSQL / SQLite type).
 COMPILATION_COLUMNS_PG: dict[str, str] = {
@@ -49,6 +43,62 @@ COMPILATION_COLUMNS_SQLITE: dict[str, str] = {
     "compiled_at": "TEXT",
     "compilation_error": "TEXT",
 }
+
+# Our v1 table (snake_case) -> the product's shape; renamed in place by migrate().
+V1_RENAMES = {"tsx_code": "tsx_code", "project_id": "project_id", "updated_at": "updated_at"}
+
+
+class SceneColumns:
+    """The product's column names (quoted) for what the proxy reads, and the SQL built from them."""
+
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        self.names: dict[str, str] = {**SCENE_COLUMN_DEFAULTS, **(names or {})}
+        q = {key: quote_ident(name) for key, name in self.names.items()}
+        self.tsx_code, self.project_id, self.order = q["tsx_code"], q["project_id"], q["order"]
+        self.name, self.duration, self.revision = q["name"], q["duration"], q["revision"]
+        self.created_at, self.updated_at, self.deleted_at = q["created_at"], q["updated_at"], q["deleted_at"]
+        # every read selects the same aliases, so row_to_scene knows one shape
+        self.select = ", ".join((
+            "id",
+            f"{self.tsx_code} AS tsx_code",
+            f"{self.name} AS name",
+            f"{self.project_id} AS project_id",
+            f"COALESCE({self.updated_at}, {self.created_at}) AS updated_at",
+            "compiled_url",
+            "compiled_hash",
+            "compiled_at",
+            "compilation_error",
+            f"{self.order} AS scene_order",
+            f"{self.duration} AS duration",
+            f"{self.created_at} AS created_at",
+        ))
+        self.live = f"{self.deleted_at} IS NULL"
+        self.project_order = f"{self.order}, {self.created_at}, id"
+
+    def missing(self, existing: set[str]) -> dict[str, str]:
+        """Setting key -> column name, for each mapped column the table lacks."""
+        return {key: name for key, name in self.names.items() if name not in existing}
+
+
+def schema_mismatch_message(table: str, missing: Mapping[str, str]) -> str:
+    cols = ", ".join(f"{name!r} ({key})" for key, name in missing.items())
+    example = next(iter(missing))
+    return (f"table {table!r} lacks the scene columns {cols}; if they exist under other names, map them with "
+            f"PROXY_SCENE_COLUMNS='{{\"{example}\": \"<column>\"}}'")
+
+
+def notify_channel(table: str) -> str:
+    """The LISTEN/NOTIFY channel for one scene table (an identifier: at most 63 bytes)."""
+    digest = hashlib.sha256(table.encode()).hexdigest()[:10]
+    return f"artifact_proxy_{digest}"
+
+
+def trigger_function_name(table: str) -> str:
+    return f"artifact_proxy_notify_{hashlib.sha256(table.encode()).hexdigest()[:10]}"
+
+
+TRIGGER_NAME = "artifact_proxy_notify"
+
 
 UNKNOWN_COMPILE_ERROR = "compilation failed"
 
@@ -151,6 +201,11 @@ def to_iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def change_of(scene_id: Any, *project_ids: Any) -> SceneChange:
+    ids = tuple(dict.fromkeys(p for p in (to_uuid(v) for v in project_ids) if p is not None))
+    return SceneChange(to_uuid(scene_id), ids)  # type: ignore[arg-type]
+
+
 def row_to_scene(row: Mapping[str, Any] | Any) -> Scene:
     """Build a Scene from a row addressable by column name (asyncpg.Record, sqlite3.Row)."""
     return Scene(
@@ -163,4 +218,7 @@ def row_to_scene(row: Mapping[str, Any] | Any) -> Scene:
         compiled_hash=row["compiled_hash"],
         compiled_at=to_datetime(row["compiled_at"]),
         compilation_error=row["compilation_error"],
+        order=int(row["scene_order"] or 0),
+        duration=None if row["duration"] is None else int(row["duration"]),
+        created_at=to_datetime(row["created_at"]),
     )

@@ -17,6 +17,7 @@ import itertools
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -25,7 +26,7 @@ import aiosqlite
 
 from config.settings import Settings
 from proxy.db import schema
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene
+from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
 
 T = TypeVar("T")
 
@@ -67,6 +68,7 @@ class SqliteSceneRepository:
         self._path = sqlite_path_from_url(settings.database_url)
         self._table_name = schema.validate_table_name(settings.scene_table)
         self._table = schema.quote_ident(self._table_name)
+        self.columns = schema.SceneColumns(settings.scene_columns)
         self._timeout = settings.db_timeout_seconds
         self._n_readers = max(1, min(settings.db_pool_size, MAX_READERS))
         self._writer: aiosqlite.Connection | None = None
@@ -76,9 +78,8 @@ class SqliteSceneRepository:
         self._write_lock = asyncio.Lock()
         self._closed = False
         self._abandoned = False  # the writer may still be inside a transaction we gave up on
-        cols = ", ".join(schema.SCENE_COLUMNS)
-        self._select = f"SELECT {cols} FROM {self._table}"
-        self._returning = f"RETURNING {cols}"
+        self._select = f"SELECT {self.columns.select} FROM {self._table}"
+        self._returning = f"RETURNING {self.columns.select}"
 
     @property
     def path(self) -> Path:
@@ -206,6 +207,31 @@ class SqliteSceneRepository:
         rows = await conn.execute_fetchall(f"PRAGMA table_info({schema.quote_ident(table)})")
         return [r["name"] for r in rows]
 
+    async def _is_our_v1_table(self, conn: aiosqlite.Connection, existing: set[str]) -> bool:
+        """A table an earlier artifact-proxy created in its own snake_case shape (never a product's)."""
+        if not {"tsx_code", "project_id", "updated_at"} <= existing or self.columns.names["tsx_code"] in existing:
+            return False
+        if not await self._columns(conn, schema.VERSION_TABLE):
+            return False
+        rows = await conn.execute_fetchall(
+            f"SELECT version FROM {schema.VERSION_TABLE} WHERE scene_table = ?", (self._table_name,))
+        return [r["version"] for r in rows] == [1]
+
+    async def _upgrade_v1(self, conn: aiosqlite.Connection) -> None:
+        """Rename our v1 columns to the product's names and add the ones v1 lacked."""
+        c = self.columns
+        for old, key in schema.V1_RENAMES.items():
+            await conn.execute(f"ALTER TABLE {self._table} RENAME COLUMN {old} TO "
+                               f"{schema.quote_ident(c.names[key])}")
+        for rid in [r["id"] for r in await conn.execute_fetchall(
+                f"SELECT id FROM {self._table} WHERE {c.project_id} IS NULL")]:
+            await conn.execute(f"UPDATE {self._table} SET {c.project_id} = ? WHERE id = ?", (_id(uuid.uuid4()), rid))
+        for ddl in (f"{c.order} INTEGER NOT NULL DEFAULT 0", f"{c.duration} INTEGER NOT NULL DEFAULT 150",
+                    f"{c.revision} INTEGER NOT NULL DEFAULT 1", f"{c.created_at} TEXT", f"{c.deleted_at} TEXT"):
+            await conn.execute(f"ALTER TABLE {self._table} ADD COLUMN {ddl}")
+        await conn.execute(f"UPDATE {self._table} SET {c.created_at} = COALESCE({c.updated_at}, ?)",
+                           (schema.to_iso(schema.utc_now()),))
+
     async def _has_index_on_compiled_hash(self, conn: aiosqlite.Connection) -> bool:
         for idx in await conn.execute_fetchall(f"PRAGMA index_list({self._table})"):
             info = await conn.execute_fetchall(f"PRAGMA index_info({schema.quote_ident(idx['name'])})")
@@ -216,23 +242,31 @@ class SqliteSceneRepository:
 
     async def _migrate_in_transaction(self, conn: aiosqlite.Connection) -> None:
         existing = await self._columns(conn, self._table_name)
+        c = self.columns
         if not existing:
-            compilation = ", ".join(f"{c} {t}" for c, t in schema.COMPILATION_COLUMNS_SQLITE.items())
+            compilation = ", ".join(f"{n} {t}" for n, t in schema.COMPILATION_COLUMNS_SQLITE.items())
+            # the product's shape, as its PostgreSQL migrations make it (uuids and times as text)
             await conn.execute(
                 f"CREATE TABLE {self._table} ("
-                "id TEXT PRIMARY KEY NOT NULL, tsx_code TEXT NOT NULL, name TEXT, project_id TEXT, "
-                f"updated_at TEXT, {compilation})"
+                f"id TEXT PRIMARY KEY NOT NULL, {c.project_id} TEXT NOT NULL, "
+                f"{c.order} INTEGER NOT NULL DEFAULT 0, {c.name} VARCHAR(255) NOT NULL DEFAULT 'Scene', "
+                f"{c.tsx_code} TEXT NOT NULL, props TEXT, {c.duration} INTEGER NOT NULL DEFAULT 150, "
+                f"{c.revision} INTEGER NOT NULL DEFAULT 1, {c.created_at} TEXT NOT NULL, "
+                f"{c.updated_at} TEXT, {c.deleted_at} TEXT, {compilation})"
             )
             await conn.execute(
                 f"CREATE INDEX {schema.quote_ident(schema.project_index_name(self._table_name))} "
-                f"ON {self._table} (project_id)"
+                f"ON {self._table} ({c.project_id}, {c.order})"
             )
         else:
-            missing_product = {"id", "tsx_code"} - set(existing)
-            if missing_product:
-                raise DatabaseUnavailable(
-                    f"table {self._table_name} exists but lacks {sorted(missing_product)}; not a scene table"
-                )
+            if await self._is_our_v1_table(conn, set(existing)):
+                await self._upgrade_v1(conn)
+                existing = await self._columns(conn, self._table_name)
+            missing = c.missing(set(existing))
+            if "id" not in existing:
+                missing = {"id": "id", **missing}
+            if missing:
+                raise SchemaMismatch(schema.schema_mismatch_message(self._table_name, missing))
             for column, sql_type in schema.COMPILATION_COLUMNS_SQLITE.items():
                 if column not in existing:
                     await conn.execute(f"ALTER TABLE {self._table} ADD COLUMN {column} {sql_type}")
@@ -261,17 +295,22 @@ class SqliteSceneRepository:
     # --- scenes --------------------------------------------------------------------------------
 
     async def get(self, scene_id: uuid.UUID) -> Scene | None:
-        rows = await self._read("get", f"{self._select} WHERE id = ?", (_id(scene_id),))
+        rows = await self._read("get", f"{self._select} WHERE id = ? AND {self.columns.live}", (_id(scene_id),))
         return schema.row_to_scene(rows[0]) if rows else None
 
     async def create(self, scene_id: uuid.UUID, tsx_code: str, name: str | None,
-                     project_id: uuid.UUID | None) -> Scene:
+                     project_id: uuid.UUID) -> Scene:
         schema.check_text(tsx_code=tsx_code, name=name)
+        c = self.columns
+        now = schema.to_iso(schema.utc_now())
+        named = (f", {c.name}", ", ?") if name is not None else ("", "")
         sql = (
-            f"INSERT INTO {self._table} (id, tsx_code, name, project_id, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?) {self._returning}"
+            f"INSERT INTO {self._table} (id, {c.tsx_code}, {c.project_id}, {c.order}, {c.created_at}, "
+            f"{c.updated_at}{named[0]}) VALUES (?1, ?2, ?3, "
+            f"(SELECT COALESCE(max({c.order}) + 1, 0) FROM {self._table} WHERE {c.project_id} = ?3), "
+            f"?4, ?4{named[1].replace('?', '?5')}) {self._returning}"
         )
-        params = (_id(scene_id), tsx_code, name, _opt_id(project_id), schema.to_iso(schema.utc_now()))
+        params = (_id(scene_id), tsx_code, _id(project_id), now, *((name,) if name is not None else ()))
 
         async def run(conn: aiosqlite.Connection) -> Scene:
             rows = await conn.execute_fetchall(sql, params)
@@ -286,9 +325,10 @@ class SqliteSceneRepository:
 
     async def update_code(self, scene_id: uuid.UUID, tsx_code: str, name: str | None = None) -> Scene | None:
         schema.check_text(tsx_code=tsx_code, name=name)
+        c = self.columns
         sql = (
-            f"UPDATE {self._table} SET tsx_code = ?, name = COALESCE(?, name), updated_at = ? "
-            f"WHERE id = ? {self._returning}"
+            f"UPDATE {self._table} SET {c.tsx_code} = ?, {c.name} = COALESCE(?, {c.name}), {c.updated_at} = ?, "
+            f"{c.revision} = {c.revision} + 1 WHERE id = ? AND {c.live} {self._returning}"
         )
         params = (tsx_code, name, schema.to_iso(schema.utc_now()), _id(scene_id))
 
@@ -301,16 +341,17 @@ class SqliteSceneRepository:
     async def record_compilation(self, scene_id: uuid.UUID, compiled_code: str, result: Compilation) -> bool:
         schema.check_compilation(result)
         schema.check_text(compiled_code=compiled_code, hash=result.hash, url=result.url)
+        code = self.columns.tsx_code
         if result.hash is not None:
             sql = (
                 f"UPDATE {self._table} SET compiled_hash = ?, compiled_url = ?, compiled_at = ?, "
-                "compilation_error = NULL WHERE id = ? AND tsx_code = ?"
+                f"compilation_error = NULL WHERE id = ? AND {code} = ?"
             )
             params: tuple[Any, ...] = (
                 result.hash, result.url, schema.to_iso(schema.utc_now()), _id(scene_id), compiled_code,
             )
         else:
-            sql = f"UPDATE {self._table} SET compilation_error = ? WHERE id = ? AND tsx_code = ?"
+            sql = f"UPDATE {self._table} SET compilation_error = ? WHERE id = ? AND {code} = ?"
             params = (schema.failure_message(result), _id(scene_id), compiled_code)
 
         async def run(conn: aiosqlite.Connection) -> bool:
@@ -323,32 +364,47 @@ class SqliteSceneRepository:
 
     async def list_after(self, after: uuid.UUID | None, limit: int) -> list[Scene]:
         schema.check_limit(limit)
+        live = self.columns.live
         if after is None:
-            rows = await self._read("list_after", f"{self._select} ORDER BY id LIMIT ?", (limit,))
+            rows = await self._read("list_after", f"{self._select} WHERE {live} ORDER BY id LIMIT ?", (limit,))
         else:
             rows = await self._read(
-                "list_after", f"{self._select} WHERE id > ? ORDER BY id LIMIT ?", (_id(after), limit)
+                "list_after", f"{self._select} WHERE id > ? AND {live} ORDER BY id LIMIT ?", (_id(after), limit)
             )
         return [schema.row_to_scene(r) for r in rows]
 
     async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
         schema.check_limit(limit)
-        rows = await self._read("list_project", f"{self._select} WHERE project_id = ? ORDER BY id LIMIT ?",
-                                (_id(project_id), limit))
+        c = self.columns
+        rows = await self._read(
+            "list_project",
+            f"{self._select} WHERE {c.project_id} = ? AND {c.live} ORDER BY {c.project_order} LIMIT ?",
+            (_id(project_id), limit))
         return [schema.row_to_scene(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:
         # a row with an error keeps its last good hash but not that hash's code: skip those
+        c = self.columns
         rows = await self._read(
             "find_code_by_hash",
-            f"SELECT tsx_code FROM {self._table} WHERE compiled_hash = ? AND compilation_error IS NULL LIMIT 1",
+            f"SELECT {c.tsx_code} AS tsx_code FROM {self._table} WHERE compiled_hash = ? "
+            f"AND compilation_error IS NULL AND {c.live} LIMIT 1",
             (compiled_hash,),
         )
         return str(rows[0]["tsx_code"]) if rows else None
 
     async def count(self) -> int:
-        rows = await self._read("count", f"SELECT count(*) AS n FROM {self._table}")
+        rows = await self._read("count", f"SELECT count(*) AS n FROM {self._table} WHERE {self.columns.live}")
         return int(rows[0]["n"])
+
+    async def changed_since(self, since: datetime) -> list[SceneChange]:
+        c = self.columns
+        rows = await self._read(
+            "changed_since",
+            f"SELECT id, {c.project_id} AS project_id FROM {self._table} "
+            f"WHERE COALESCE({c.updated_at}, {c.created_at}) > ?1 OR {c.deleted_at} > ?1",
+            (schema.to_iso(since),))
+        return [schema.change_of(r["id"], r["project_id"]) for r in rows]
 
     # --- flags ---------------------------------------------------------------------------------
 

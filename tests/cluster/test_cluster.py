@@ -143,7 +143,7 @@ async def test_a_crashed_leader_blocks_others_no_longer_than_its_lease(spawn_ser
     try:
         sid = uuid.uuid4()
         code = "export default function Orphan() { return <h1>orphaned lease</h1>; }\n"
-        await repo.create(sid, code, None, None)
+        await repo.create(sid, code, None, uuid.uuid4())
         # the hash this code compiles to, as the dead leader would have locked it
         hash = create_compiler(shared_settings).hash_of(code)
         client = redis.Redis.from_url(shared_settings.redis_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -13,6 +14,13 @@ from proxy.db.sqlite import sqlite_path_from_url
 
 def is_postgres(settings: Settings) -> bool:
     return settings.database_url.startswith(("postgresql:", "postgres:"))
+
+
+def now_sql(settings: Settings) -> str:
+    """The current time as an SQL literal of the backend's timestamp column (SQLite: ISO text)."""
+    if is_postgres(settings):
+        return "now()"
+    return "'" + datetime.now(UTC).isoformat(timespec="microseconds") + "'"
 
 
 async def execute(settings: Settings, *statements: str) -> None:

@@ -44,7 +44,7 @@ async def test_an_unreachable_database_raises_database_unavailable_quickly(
         repo.migrate(),
         repo.ping(),
         repo.get(uuid.uuid4()),
-        repo.create(uuid.uuid4(), "c", None, None),
+        repo.create(uuid.uuid4(), "c", None, uuid.uuid4()),
         repo.update_code(uuid.uuid4(), "c"),
         repo.record_compilation(uuid.uuid4(), "c", _ok()),
         repo.list_after(None, 10),
@@ -117,7 +117,7 @@ async def test_postgres_reconnects_after_the_server_drops_every_connection(pg_se
     try:
         await repo.migrate()
         sid = uuid.uuid4()
-        await repo.create(sid, "code", None, None)
+        await repo.create(sid, "code", None, uuid.uuid4())
         # fill the pool with open connections
         await asyncio.gather(*(repo.get(sid) for _ in range(pg_settings.db_pool_size)))
 
@@ -147,7 +147,7 @@ async def test_a_locked_sqlite_database_times_out_writes_and_recovers(sqlite_set
     try:
         await repo.migrate()
         sid = uuid.uuid4()
-        await repo.create(sid, "code", None, None)
+        await repo.create(sid, "code", None, uuid.uuid4())
         other = await aiosqlite.connect(sqlite_path_from_url(settings.database_url), isolation_level=None)
         try:
             await other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -218,7 +218,7 @@ async def test_postgres_recovers_on_its_own_after_an_outage(pg_settings: Setting
     try:
         await repo.migrate()
         sid = uuid.uuid4()
-        await repo.create(sid, "code", None, None)
+        await repo.create(sid, "code", None, uuid.uuid4())
         await asyncio.gather(*(repo.get(sid) for _ in range(5)))
 
         await proxy.stop()  # server goes away: every connection drops, new ones are refused

@@ -57,7 +57,7 @@ async def test_sqlite_relative_url_creates_its_directory_under_the_cwd(
     repo = create_repository(Settings(database_url="sqlite:///./data/nested/proxy.sqlite3"))
     try:
         await repo.migrate()
-        await repo.create(uuid.uuid4(), "code", None, None)
+        await repo.create(uuid.uuid4(), "code", None, uuid.uuid4())
         assert (tmp_path / "data" / "nested" / "proxy.sqlite3").is_file()
     finally:
         await repo.close()
@@ -70,11 +70,11 @@ async def test_sqlite_runs_in_wal_mode_with_uuid_text_and_utc_iso_timestamps(
     try:
         await repo.migrate()
         sid = uuid.uuid4()
-        await repo.create(sid, "code", None, None)
+        await repo.create(sid, "code", None, uuid.uuid4())
         assert (await raw.fetch(sqlite_settings, "PRAGMA journal_mode"))[0]["journal_mode"] == "wal"
-        row = (await raw.fetch(sqlite_settings, f'SELECT id, updated_at FROM "{TABLE}"'))[0]
+        row = (await raw.fetch(sqlite_settings, f'SELECT id, "updatedAt" FROM "{TABLE}"'))[0]
         assert row["id"] == str(sid)
-        assert row["updated_at"].endswith("+00:00")
+        assert row["updatedAt"].endswith("+00:00")
     finally:
         await repo.close()
 
@@ -84,8 +84,9 @@ async def test_postgres_reuses_an_index_the_product_already_has_on_compiled_hash
 ) -> None:
     await raw.execute(
         pg_settings,
-        f'CREATE TABLE "{TABLE}" (id uuid PRIMARY KEY, tsx_code text NOT NULL, name text, project_id uuid, '
-        "updated_at timestamptz, compiled_hash varchar(16))",
+        f'CREATE TABLE "{TABLE}" (id uuid PRIMARY KEY, "tsxCode" text NOT NULL, name text, "projectId" uuid, '
+        '"order" integer, duration integer, revision integer, "createdAt" timestamptz, "updatedAt" timestamptz, '
+        "deleted_at timestamptz, compiled_hash varchar(16))",
         f'CREATE INDEX product_hash_idx ON "{TABLE}" (compiled_hash)',
     )
     repo = create_repository(pg_settings)

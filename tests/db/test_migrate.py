@@ -4,52 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import pytest
 
 from config.settings import Settings
-from proxy.db import Compilation, DatabaseUnavailable, create_repository
+from proxy.db import Compilation, DatabaseUnavailable, SchemaMismatch, create_repository
 from tests.db import raw
 
 TABLE = "bazaar-vid_scene"
-COMPILATION = {"compiled_url", "compiled_hash", "compiled_at", "compilation_error"}
+ADDED = {"compiled_url", "compiled_hash", "compiled_at"}  # compilation_error is the product's already
+COMPILATION = {*ADDED, "compilation_error"}
 PRODUCT_ROW_ID = uuid.UUID("0b6f1c9e-6a0b-4d1e-9a57-3f1f6c2b8e11")
 PROJECT_ID = uuid.UUID("5d0c4a8e-2b7f-4c39-8d6e-1a2b3c4d5e6f")
+SCHEMAS = Path(__file__).parent.parent / "fixtures" / "product_schema"
+# What we read, by the product's names; the rest of its columns are never touched.
+READ = {"id", "tsxCode", "projectId", "order", "name", "duration", "revision", "createdAt", "updatedAt",
+        "deleted_at", *COMPILATION}
 
-# The product's table as it exists before artifact-proxy: its own columns, plus some we do not know.
-PRODUCT_DDL = {
-    "postgres": f"""
-        CREATE TABLE "{TABLE}" (
-            id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-            project_id uuid,
-            "order" integer NOT NULL DEFAULT 0,
-            name text,
-            tsx_code text NOT NULL,
-            props jsonb,
-            created_at timestamptz NOT NULL DEFAULT now(),
-            updated_at timestamptz
-        )""",
-    "sqlite": f"""
-        CREATE TABLE "{TABLE}" (
-            id TEXT PRIMARY KEY NOT NULL,
-            project_id TEXT,
-            "order" INTEGER NOT NULL DEFAULT 0,
-            name TEXT,
-            tsx_code TEXT NOT NULL,
-            props TEXT,
-            created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-            updated_at TEXT
-        )""",
-}
-PRODUCT_INSERT = (
-    f"INSERT INTO \"{TABLE}\" (id, project_id, \"order\", name, tsx_code, props, updated_at) VALUES "
+
+def product_ddl(backend: str) -> list[str]:
+    """The product's own table (tests/fixtures/product_schema), one statement at a time."""
+    text = (SCHEMAS / f"{backend}.sql").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [sql.strip() for sql in "\n".join(lines).split(";") if sql.strip()]
+
+
+PRODUCT_ROWS = [
+    f"INSERT INTO \"bazaar-vid_project\" (id) VALUES ('{PROJECT_ID}')",
+    f"INSERT INTO \"{TABLE}\" (id, \"projectId\", \"order\", name, \"tsxCode\", props, \"updatedAt\") VALUES "
     f"('{PRODUCT_ROW_ID}', '{PROJECT_ID}', 3, 'Product scene', 'export default () => null;', "
-    "'{\"a\": 1}', '2024-05-01T12:00:00+00:00')"
-)
+    "'{\"a\": 1}', '2024-05-01T12:00:00+00:00')",
+]
 
 
 async def _create_product_table(settings: Settings, backend: str) -> dict[str, str]:
-    await raw.execute(settings, PRODUCT_DDL[backend], PRODUCT_INSERT)
+    rows = PRODUCT_ROWS if backend == "postgres" else PRODUCT_ROWS[1:]  # SQLite has no project table
+    await raw.execute(settings, *product_ddl(backend), *rows)
     return await raw.columns(settings, TABLE)
 
 
@@ -58,18 +49,18 @@ async def test_migrate_creates_the_scene_flag_and_version_tables(db_settings: Se
     try:
         await repo.migrate()
         cols = await raw.columns(db_settings, TABLE)
-        assert set(cols) == {"id", "tsx_code", "name", "project_id", "updated_at", *COMPILATION}
+        assert set(cols) == READ | {"props"}  # the product's shape, by its names
         if raw.is_postgres(db_settings):
-            assert cols["id"] == "uuid" and cols["project_id"] == "uuid"
+            assert cols["id"] == "uuid" and cols["projectId"] == "uuid"
             assert cols["compiled_hash"] == "character varying(16)"
-            assert cols["compiled_at"] == cols["updated_at"] == "timestamp with time zone"
+            assert cols["compiled_at"] == cols["updatedAt"] == cols["deleted_at"] == "timestamp with time zone"
         assert await raw.indexes_on(db_settings, TABLE, "compiled_hash") == [f"{TABLE}_compiled_hash_idx"]
-        assert await raw.indexes_on(db_settings, TABLE, "project_id") == [f"{TABLE}_project_id_idx"]
+        assert await raw.indexes_on(db_settings, TABLE, "projectId") == [f"{TABLE}_project_id_idx"]
         assert set(await raw.columns(db_settings, "artifact_proxy_flag")) == {
             "name", "rollout_percentage", "updated_at",
         }
         versions = await raw.fetch(db_settings, "SELECT scene_table, version FROM artifact_proxy_schema")
-        assert versions == [{"scene_table": TABLE, "version": 1}]
+        assert versions == [{"scene_table": TABLE, "version": 2}]
     finally:
         await repo.close()
 
@@ -79,7 +70,7 @@ async def test_migrate_is_idempotent_and_keeps_data(db_settings: Settings) -> No
     try:
         await repo.migrate()
         sid = uuid.uuid4()
-        await repo.create(sid, "code", "n", None)
+        await repo.create(sid, "code", "n", uuid.uuid4())
         await repo.record_compilation(sid, "code", Compilation(hash="0123456789abcdef", url="/u", error=None))
         await repo.set_flag("f", 40)
         before = await repo.get(sid)
@@ -105,7 +96,7 @@ async def test_migrate_an_existing_product_table_adds_only_the_missing_columns(
         await repo.migrate()
 
         cols = await raw.columns(db_settings, TABLE)
-        assert set(cols) == set(product_cols) | COMPILATION
+        assert set(cols) == set(product_cols) | ADDED  # its compilation_error is reused, not duplicated
         assert {c: cols[c] for c in product_cols} == product_cols  # product columns untouched
         assert list(cols)[: len(product_cols)] == list(product_cols)
         assert len(await raw.indexes_on(db_settings, TABLE, "compiled_hash")) == 1
@@ -119,16 +110,19 @@ async def test_migrate_an_existing_product_table_adds_only_the_missing_columns(
         assert (scene.compiled_hash, scene.compiled_url, scene.compiled_at, scene.compilation_error) == (
             None, None, None, None,
         )
-        rows = await raw.fetch(db_settings, f'SELECT "order", props, created_at FROM "{TABLE}"')
-        assert len(rows) == 1 and rows[0]["order"] == 3 and rows[0]["created_at"] is not None
+        rows = await raw.fetch(db_settings, f'SELECT "order", props, "createdAt" FROM "{TABLE}"')
+        assert len(rows) == 1 and rows[0]["order"] == 3 and rows[0]["createdAt"] is not None
+        assert scene.order == 3 and scene.duration == 150
 
         # and it is fully usable: our writes go to our columns, the product's defaults fill the rest
         assert await repo.record_compilation(
             PRODUCT_ROW_ID, "export default () => null;", Compilation("fedcba9876543210", "/x.js", None)
         )
         sid = uuid.uuid4()
-        await repo.create(sid, "code", None, None)
+        await repo.create(sid, "code", None, PROJECT_ID)
         assert await repo.count() == 2
+        created = await repo.get(sid)
+        assert created is not None and (created.name, created.order, created.duration) == ("Scene", 4, 150)
 
         await repo.migrate()
         assert await raw.columns(db_settings, TABLE) == cols
@@ -138,7 +132,8 @@ async def test_migrate_an_existing_product_table_adds_only_the_missing_columns(
 
 async def test_migrate_a_partly_upgraded_table_adds_the_rest(db_settings: Settings, db_backend: str) -> None:
     await _create_product_table(db_settings, db_backend)
-    await raw.execute(db_settings, f'ALTER TABLE "{TABLE}" ADD COLUMN compiled_url text')
+    await raw.execute(db_settings, f'ALTER TABLE "{TABLE}" ADD COLUMN compiled_url text',
+                      f'ALTER TABLE "{TABLE}" DROP COLUMN compilation_error')
     repo = create_repository(db_settings)
     try:
         await repo.migrate()
@@ -153,7 +148,8 @@ async def test_migrate_refuses_a_same_named_table_that_is_not_a_scene_table(db_s
     await raw.execute(db_settings, f'CREATE TABLE "{TABLE}" (other text)')
     repo = create_repository(db_settings)
     try:
-        with pytest.raises(DatabaseUnavailable, match="not a scene table"):
+        with pytest.raises(SchemaMismatch, match=r"lacks the scene columns 'id' \(id\), 'tsxCode' \(tsx_code\).*"
+                                               r"PROXY_SCENE_COLUMNS"):
             await repo.migrate()
         assert set(await raw.columns(db_settings, TABLE)) == {"other"}
         # the failed migration left no transaction (or lock) behind: others can write, and so can we
@@ -168,7 +164,7 @@ async def test_many_processes_migrating_at_once_do_not_race(db_settings: Setting
     repos = [create_repository(db_settings) for _ in range(6)]
     try:
         await asyncio.gather(*(r.migrate() for r in repos))
-        await repos[0].create(uuid.uuid4(), "code", None, None)
+        await repos[0].create(uuid.uuid4(), "code", None, uuid.uuid4())
         assert await repos[-1].count() == 1
         assert len(await raw.indexes_on(db_settings, TABLE, "compiled_hash")) == 1
     finally:
@@ -195,7 +191,7 @@ async def test_a_configured_table_name_is_used(db_settings: Settings) -> None:
     try:
         await repo.migrate()
         sid = uuid.uuid4()
-        await repo.create(sid, "code", None, None)
+        await repo.create(sid, "code", None, uuid.uuid4())
         assert [r["id"] for r in await raw.fetch(settings, 'SELECT id FROM "Other-Scenes_2"')] in (
             [sid], [str(sid)],
         )

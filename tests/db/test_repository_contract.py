@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from config.settings import Settings
 from proxy.db import Compilation, SceneRepository
+from tests.db import raw
 
 CODE = "export default function Scene() { return <div>hi</div>; }"
 NEW_CODE = "export default function Scene() { return <div>bye</div>; }"
 OK = Compilation(hash="a1b2c3d4e5f60718", url="/components/a1b2c3d4e5f60718.js", error=None)
 OK2 = Compilation(hash="ffffeeeeddddcccc", url="/components/ffffeeeeddddcccc.js", error=None)
 FAILED = Compilation(hash=None, url=None, error="Scene.tsx:1:10: Unexpected token")
+TABLE = "bazaar-vid_scene"
 
 
 async def test_create_returns_the_scene_with_no_compilation_yet(repo: SceneRepository) -> None:
@@ -34,18 +37,24 @@ async def test_create_returns_the_scene_with_no_compilation_yet(repo: SceneRepos
     assert await repo.get(sid) == scene
 
 
-async def test_create_accepts_null_name_and_project(repo: SceneRepository) -> None:
-    sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
-    got = await repo.get(sid)
-    assert got is not None and got.name is None and got.project_id is None
+async def test_create_without_a_name_takes_the_products_default_and_goes_last_in_its_project(
+    repo: SceneRepository,
+) -> None:
+    project = uuid.uuid4()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await repo.create(first, CODE, None, project)
+    await repo.create(second, CODE, "Outro", project)
+    got = await repo.get(first)
+    assert got is not None and (got.name, got.order, got.duration) == ("Scene", 0, 150)
+    assert got.created_at is not None and got.updated_at is not None
+    assert [(s.id, s.order) for s in await repo.list_project(project, 10)] == [(first, 0), (second, 1)]
 
 
 async def test_create_with_an_existing_id_raises_key_error(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, "first", None)
+    await repo.create(sid, CODE, "first", uuid.uuid4())
     with pytest.raises(KeyError):
-        await repo.create(sid, NEW_CODE, "second", None)
+        await repo.create(sid, NEW_CODE, "second", uuid.uuid4())
     got = await repo.get(sid)
     assert got is not None and (got.tsx_code, got.name) == (CODE, "first")
 
@@ -53,7 +62,7 @@ async def test_create_with_an_existing_id_raises_key_error(repo: SceneRepository
 async def test_code_round_trips_unicode_and_large_sources_exactly(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
     code = "const s = 'héllo 🌍 \\n \"quoted\" \t';\n" + "// padding\n" * 40_000
-    await repo.create(sid, code, "名前", None)
+    await repo.create(sid, code, "名前", uuid.uuid4())
     got = await repo.get(sid)
     assert got is not None and got.tsx_code == code and got.name == "名前"
 
@@ -68,7 +77,7 @@ async def test_unknown_ids_give_none_or_false(repo: SceneRepository) -> None:
 
 async def test_update_code_replaces_code_and_keeps_compilation_columns(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    created = await repo.create(sid, CODE, "Intro", None)
+    created = await repo.create(sid, CODE, "Intro", uuid.uuid4())
     assert await repo.record_compilation(sid, CODE, OK)
     compiled = await repo.get(sid)
     assert compiled is not None
@@ -88,7 +97,7 @@ async def test_update_code_replaces_code_and_keeps_compilation_columns(repo: Sce
 
 async def test_update_code_changes_the_name_only_when_given(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, "Intro", None)
+    await repo.create(sid, CODE, "Intro", uuid.uuid4())
     renamed = await repo.update_code(sid, NEW_CODE, name="Outro")
     assert renamed is not None and renamed.name == "Outro"
     kept = await repo.update_code(sid, CODE)
@@ -97,7 +106,7 @@ async def test_update_code_changes_the_name_only_when_given(repo: SceneRepositor
 
 async def test_record_success_sets_the_artifact_and_clears_the_error(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     assert await repo.record_compilation(sid, CODE, FAILED)
 
     assert await repo.record_compilation(sid, CODE, OK) is True
@@ -111,7 +120,7 @@ async def test_record_success_sets_the_artifact_and_clears_the_error(repo: Scene
 
 async def test_record_failure_keeps_the_last_good_artifact(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     await repo.record_compilation(sid, CODE, OK)
     good = await repo.get(sid)
     await repo.update_code(sid, NEW_CODE)
@@ -128,7 +137,7 @@ async def test_record_failure_keeps_the_last_good_artifact(repo: SceneRepository
 
 async def test_record_failure_without_a_message_still_marks_an_error(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     assert await repo.record_compilation(sid, CODE, Compilation(hash=None, url=None, error=None))
     got = await repo.get(sid)
     assert got is not None and got.compilation_error and got.compiled_hash is None
@@ -136,7 +145,7 @@ async def test_record_failure_without_a_message_still_marks_an_error(repo: Scene
 
 async def test_record_refuses_a_compilation_of_stale_code(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     await repo.update_code(sid, NEW_CODE)  # a newer edit landed while CODE was compiling
 
     assert await repo.record_compilation(sid, CODE, OK) is False
@@ -149,7 +158,7 @@ async def test_record_refuses_a_compilation_of_stale_code(repo: SceneRepository)
 
 async def test_record_rejects_a_hash_longer_than_the_column(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     with pytest.raises(ValueError, match="longer"):
         await repo.record_compilation(sid, CODE, Compilation(hash="x" * 17, url="/u", error=None))
 
@@ -159,7 +168,7 @@ async def test_list_after_pages_through_250_rows_in_id_order_without_duplicates(
 ) -> None:
     ids = [uuid.uuid4() for _ in range(250)]
     for sid in ids:
-        await repo.create(sid, CODE, None, None)
+        await repo.create(sid, CODE, None, uuid.uuid4())
 
     seen: list[uuid.UUID] = []
     after: uuid.UUID | None = None
@@ -184,39 +193,97 @@ async def test_list_after_rejects_a_negative_limit(repo: SceneRepository) -> Non
         await repo.list_after(None, -1)
 
 
-async def test_list_project_returns_only_that_projects_scenes_in_id_order(repo: SceneRepository) -> None:
+async def test_list_project_returns_only_that_projects_scenes_in_creation_order(repo: SceneRepository) -> None:
     project, other = uuid.uuid4(), uuid.uuid4()
     mine = [uuid.uuid4() for _ in range(7)]
     for sid in mine:
         await repo.create(sid, CODE, None, project)
     for _ in range(3):
         await repo.create(uuid.uuid4(), CODE, None, other)
-    await repo.create(uuid.uuid4(), CODE, None, None)
+    await repo.create(uuid.uuid4(), CODE, None, uuid.uuid4())
     await repo.record_compilation(mine[0], CODE, OK)
 
     scenes = await repo.list_project(project, 100)
 
-    assert [s.id for s in scenes] == sorted(mine)  # uuid order, alike on both backends
+    assert [s.id for s in scenes] == mine  # each appended last, alike on both backends
     assert all(s.project_id == project and type(s.project_id) is uuid.UUID for s in scenes)
-    assert scenes[sorted(mine).index(mine[0])] == await repo.get(mine[0])  # full rows, compilation included
+    assert scenes[0] == await repo.get(mine[0])  # full rows, compilation included
     assert len(await repo.list_project(other, 100)) == 3
 
 
-async def test_list_project_stops_at_the_limit_keeping_the_lowest_ids(repo: SceneRepository) -> None:
+async def test_list_project_follows_the_products_order_then_creation_time(
+    repo: SceneRepository, db_settings: Settings,
+) -> None:
     project = uuid.uuid4()
-    ids = [uuid.uuid4() for _ in range(5)]
+    ids = [uuid.uuid4() for _ in range(4)]
     for sid in ids:
         await repo.create(sid, CODE, None, project)
+    # the product reorders: the last scene moves first; two scenes share a position (creation breaks the tie)
+    for sid, order in zip(ids, (1, 2, 2, 0), strict=True):
+        await raw.execute(db_settings, f'UPDATE "{TABLE}" SET "order" = {order} WHERE id = \'{sid}\'')
 
-    assert [s.id for s in await repo.list_project(project, 3)] == sorted(ids)[:3]
-    assert [s.id for s in await repo.list_project(project, 5)] == sorted(ids)
+    assert [s.id for s in await repo.list_project(project, 10)] == [ids[3], ids[0], ids[1], ids[2]]
+    assert [s.id for s in await repo.list_project(project, 2)] == [ids[3], ids[0]]
     assert await repo.list_project(project, 0) == []
     with pytest.raises(ValueError):
         await repo.list_project(project, -1)
 
 
+async def test_a_soft_deleted_scene_is_gone_from_every_read(repo: SceneRepository, db_settings: Settings) -> None:
+    project = uuid.uuid4()
+    kept, gone = uuid.uuid4(), uuid.uuid4()
+    for sid in (kept, gone):
+        await repo.create(sid, CODE, None, project)
+        await repo.record_compilation(sid, CODE, OK)
+    await raw.execute(db_settings, f"UPDATE \"{TABLE}\" SET deleted_at = {raw.now_sql(db_settings)} "
+                                   f"WHERE id = '{gone}'")
+
+    assert await repo.get(gone) is None
+    assert await repo.get(kept) is not None
+    assert [s.id for s in await repo.list_project(project, 10)] == [kept]
+    assert [s.id for s in await repo.list_after(None, 10)] == [kept]
+    assert await repo.count() == 1
+    assert await repo.update_code(gone, NEW_CODE) is None  # an edit cannot resurrect it
+    await raw.execute(db_settings, f"UPDATE \"{TABLE}\" SET deleted_at = {raw.now_sql(db_settings)} "
+                                   f"WHERE id = '{kept}'")
+    assert await repo.find_code_by_hash(OK.hash or "") is None
+
+
+async def test_an_edit_bumps_the_revision_like_the_products_own_edits(
+    repo: SceneRepository, db_settings: Settings,
+) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, None, uuid.uuid4())
+    await repo.update_code(sid, NEW_CODE)
+    await repo.update_code(sid, CODE)
+    rows = await raw.fetch(db_settings, f"SELECT revision FROM \"{TABLE}\" WHERE id = '{sid}'")
+    assert rows == [{"revision": 3}]
+
+
+async def test_changed_since_names_edited_created_and_soft_deleted_scenes_with_their_projects(
+    repo: SceneRepository, db_settings: Settings,
+) -> None:
+    project = uuid.uuid4()
+    old, edited, deleted = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for sid in (old, edited, deleted):
+        await repo.create(sid, CODE, None, project)
+    await asyncio.sleep(0.01)
+    since = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    await repo.update_code(edited, NEW_CODE)
+    await raw.execute(db_settings, f"UPDATE \"{TABLE}\" SET deleted_at = {raw.now_sql(db_settings)} "
+                                   f"WHERE id = '{deleted}'")
+    new = uuid.uuid4()
+    await repo.create(new, CODE, None, uuid.uuid4())
+
+    changes = {c.scene_id: c.project_ids for c in await repo.changed_since(since)}
+
+    assert set(changes) == {edited, deleted, new}
+    assert changes[edited] == changes[deleted] == (project,)
+
+
 async def test_list_project_of_an_unknown_project_is_empty(repo: SceneRepository) -> None:
-    await repo.create(uuid.uuid4(), CODE, None, None)
+    await repo.create(uuid.uuid4(), CODE, None, uuid.uuid4())
     await repo.create(uuid.uuid4(), CODE, None, uuid.uuid4())
     assert await repo.list_project(uuid.uuid4(), 10) == []
 
@@ -224,7 +291,7 @@ async def test_list_project_of_an_unknown_project_is_empty(repo: SceneRepository
 async def test_count_counts_scenes(repo: SceneRepository) -> None:
     assert await repo.count() == 0
     for _ in range(3):
-        await repo.create(uuid.uuid4(), CODE, None, None)
+        await repo.create(uuid.uuid4(), CODE, None, uuid.uuid4())
     assert await repo.count() == 3
 
 
@@ -253,7 +320,7 @@ async def test_concurrent_record_compilations_all_apply_and_leave_a_consistent_r
     repo: SceneRepository,
 ) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     results = [Compilation(hash=f"{i:016x}", url=f"/components/{i:016x}.js", error=None) for i in range(20)]
 
     applied = await asyncio.gather(*(repo.record_compilation(sid, CODE, r) for r in results))
@@ -269,7 +336,7 @@ async def test_record_racing_an_edit_never_applies_after_the_edit(repo: SceneRep
     """Whatever the interleaving, a compile of the old code cannot land on the new code's row."""
     for i in range(10):
         sid = uuid.uuid4()
-        await repo.create(sid, CODE, None, None)
+        await repo.create(sid, CODE, None, uuid.uuid4())
         stale = Compilation(hash=f"{i:016x}", url="/stale.js", error=None)
 
         applied, updated = await asyncio.gather(
@@ -285,7 +352,7 @@ async def test_record_racing_an_edit_never_applies_after_the_edit(repo: SceneRep
 
 async def test_concurrent_creates_and_reads_across_scenes(repo: SceneRepository) -> None:
     ids = [uuid.uuid4() for _ in range(30)]
-    await asyncio.gather(*(repo.create(sid, CODE, None, None) for sid in ids))
+    await asyncio.gather(*(repo.create(sid, CODE, None, uuid.uuid4()) for sid in ids))
     await asyncio.gather(*(repo.record_compilation(sid, CODE, OK) for sid in ids))
     got = await asyncio.gather(*(repo.get(sid) for sid in ids))
     assert all(g is not None and g.compiled_hash == OK.hash for g in got)
@@ -295,8 +362,8 @@ async def test_concurrent_creates_and_reads_across_scenes(repo: SceneRepository)
 async def test_nul_characters_are_rejected_alike_on_every_backend(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
     with pytest.raises(ValueError, match="NUL"):
-        await repo.create(sid, "a\x00b", None, None)
-    await repo.create(sid, CODE, None, None)
+        await repo.create(sid, "a\x00b", None, uuid.uuid4())
+    await repo.create(sid, CODE, None, uuid.uuid4())
     with pytest.raises(ValueError, match="NUL"):
         await repo.update_code(sid, "a\x00b")
     assert await repo.record_compilation(sid, CODE, Compilation(hash=None, url=None, error="bad \x00 byte"))
@@ -306,7 +373,7 @@ async def test_nul_characters_are_rejected_alike_on_every_backend(repo: SceneRep
 
 async def test_find_code_by_hash_returns_the_code_of_a_current_artifact_only(repo: SceneRepository) -> None:
     sid = uuid.uuid4()
-    await repo.create(sid, CODE, None, None)
+    await repo.create(sid, CODE, None, uuid.uuid4())
     assert await repo.find_code_by_hash(OK.hash or "") is None
     await repo.record_compilation(sid, CODE, OK)
     assert await repo.find_code_by_hash(OK.hash or "") == CODE

@@ -64,7 +64,7 @@ async def add_scenes(c: AppContext, codes: list[str]) -> list[uuid.UUID]:
     ids = []
     for code in codes:
         scene_id = uuid.uuid4()
-        await c.repo.create(scene_id, code, None, None)
+        await c.repo.create(scene_id, code, None, uuid.uuid4())
         ids.append(scene_id)
     return ids
 

@@ -33,7 +33,7 @@ async def seed(settings: Settings, codes: list[str]) -> list[uuid.UUID]:
     try:
         ids = [uuid.uuid4() for _ in codes]
         for scene_id, code in zip(ids, codes, strict=True):
-            await repo.create(scene_id, code, None, None)
+            await repo.create(scene_id, code, None, uuid.uuid4())
         return ids
     finally:
         await repo.close()

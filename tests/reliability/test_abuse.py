@@ -269,7 +269,7 @@ async def uncompiled(db_url: str, count: int) -> list[uuid.UUID]:
     ids = [uuid.uuid4() for _ in range(count)]
     try:
         for sid in ids:
-            await repo.create(sid, scene(), None, None)
+            await repo.create(sid, scene(), None, uuid.uuid4())
     finally:
         await repo.close()
     return ids

@@ -83,7 +83,7 @@ async def test_a_hung_or_killed_compiler_fails_one_request_in_time_and_is_replac
     repo = create_repository(Settings(database_url=db_url))
     sid = uuid.uuid4()
     try:
-        await repo.create(sid, scene(), None, None)
+        await repo.create(sid, scene(), None, uuid.uuid4())
     finally:
         await repo.close()
     os.kill(fresh, signal.SIGSTOP)

@@ -51,7 +51,7 @@ async def test_redis_outage_under_load_costs_no_errors_and_invalidation_resumes(
             if stop.is_set():
                 return
             sid = uuid.uuid4()
-            await repo.create(sid, scene(), None, None)
+            await repo.create(sid, scene(), None, uuid.uuid4())
             node = (a, b)[i % 2]
             async with http.get(f"{node.base}/api/components/{sid}", allow_redirects=False) as r:
                 results["cold"][r.status] += 1
@@ -120,7 +120,7 @@ async def test_a_hung_redis_costs_each_request_a_bounded_wait(
                 assert r.status in (200, 302)
         for _ in range(2):
             sid = uuid.uuid4()
-            await repo.create(sid, scene(), None, None)
+            await repo.create(sid, scene(), None, uuid.uuid4())
             started = time.monotonic()
             async with http.get(f"{server.base}/api/components/{sid}", allow_redirects=False,
                                 timeout=aiohttp.ClientTimeout(total=4)) as r:

@@ -60,7 +60,7 @@ async def test_storage_down_serves_hot_artifacts_fails_cold_misses_fast_and_reco
     async with http.get(f"{base}{hot['compiledUrl']}") as r:
         assert r.status == 200
     cold_scene = uuid.uuid4()
-    await s3_setup.repo.create(cold_scene, scene(), None, None)  # written by the product, never compiled
+    await s3_setup.repo.create(cold_scene, scene(), None, uuid.uuid4())  # written by the product, never compiled
     parked = "ab" * 8  # an object storage holds but this server never read
     s3_setup.put_object(parked, seal(b"export default function P() { return null; }\n"))
 
