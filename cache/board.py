@@ -8,6 +8,9 @@ cached mapping remembers the stamp read *before* its database read and is a hit 
 stamp is unchanged. Reading it is one memory access, so the hot path stays free of I/O and messages.
 Slots are shared by hash: an edit may also expire an unrelated scene's mapping, a rare harmless miss.
 
+One more slot past the scenes' holds the board's generation: touching it (a gap in what this
+machine heard, for example a lost database listener) expires every worker's every mapping at once.
+
 With one process there is nothing to share, and the same board lives in plain memory."""
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import secrets
 import uuid
 
 SLOTS = 1 << 16
-SIZE = SLOTS * 8
+GENERATION = SLOTS << 3  # the offset of the generation stamp, after the last scene slot
+SIZE = (SLOTS + 1) * 8
 
 
 class InvalidationBoard:
@@ -46,6 +50,12 @@ class InvalidationBoard:
     def touch(self, key: uuid.UUID) -> None:
         offset = self._offset(key)
         self._mem[offset:offset + 8] = secrets.token_bytes(8)
+
+    def generation(self) -> bytes:
+        return bytes(self._mem[GENERATION:GENERATION + 8])
+
+    def touch_all(self) -> None:
+        self._mem[GENERATION:GENERATION + 8] = secrets.token_bytes(8)
 
 
 def create_board_file(directory: str) -> str:

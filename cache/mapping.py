@@ -21,8 +21,8 @@ V = TypeVar("V")
 
 
 class Ticket(NamedTuple):
-    stamp: bytes
-    epoch: int
+    stamp: bytes  # the key's slot on the board
+    generation: bytes  # the board's generation: a machine-wide clear
 
 
 @dataclass(slots=True)
@@ -41,15 +41,14 @@ class MappingCache(Generic[V]):
         self.max_entries = max_entries
         self.board = board if board is not None else InvalidationBoard()
         self._entries: dict[uuid.UUID, _Entry[V]] = {}
-        self._epoch = 0  # bumped by clear(): tickets taken before it are void
 
     def ticket(self, key: uuid.UUID) -> Ticket:
-        return Ticket(self.board.stamp(key), self._epoch)
+        return Ticket(self.board.stamp(key), self.board.generation())
 
     def lookup(self, key: uuid.UUID, now: float | None = None) -> tuple[V | None, bool]:
         """(value, expired): a current value, with expired=True once its TTL passed (refresh it)."""
         entry = self._entries.get(key)
-        if entry is None or entry.ticket != (self.board.stamp(key), self._epoch):
+        if entry is None or entry.ticket != (self.board.stamp(key), self.board.generation()):
             return None, False
         now = time.monotonic() if now is None else now
         if now < entry.fresh_until:
@@ -76,8 +75,9 @@ class MappingCache(Generic[V]):
         self.board.touch(key)  # every worker on this machine sees it at once
 
     def clear(self) -> None:
+        """Forget everything, in every worker sharing the board: tickets from before are void too."""
         self._entries.clear()
-        self._epoch += 1
+        self.board.touch_all()
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     database_pooler: str = "auto"
     scene_table: str = "bazaar-vid_scene"
     scene_columns: dict[str, str] = Field(default_factory=lambda: dict(SCENE_COLUMN_DEFAULTS))
-    # the product's own writes reach us by NOTIFY; a lost connection is retried at this pace
+    # the product's own writes reach us by NOTIFY (PostgreSQL); `serve --workers N` listens in one worker
+    database_listen: bool = True
     listen_reconnect_seconds: float = Field(1.0, gt=0)
     db_pool_size: int = Field(10, ge=1, le=200)
     db_timeout_seconds: float = Field(5.0, gt=0)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -19,12 +22,19 @@ from proxy.db import create_repository
 from proxy.edge import add_fallback, add_routes
 from proxy.flags import Flags
 from proxy.http import Cors
+from proxy.invalidation import Invalidation
 from proxy.limits import CompileLimiter
 from proxy.projects import ProjectBundle, ProjectBundles
 from proxy.routes import artifacts, compile, components, flags, health, preview, projects, scenes
 from proxy.routes import metrics as metrics_routes
 from proxy.service import CompilationService, Resolution
 from proxy.storage import create_store
+
+if TYPE_CHECKING:
+    from proxy.db.base import SceneChange
+    from proxy.db.listener import SceneListener
+
+log = logging.getLogger("artifact_proxy.app")
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -40,7 +50,8 @@ def build_context(settings: Settings) -> AppContext:
     service = CompilationService(
         repo=repo, compiler=compiler, tiers=tiers, mappings=mappings,
         flight=CompileFlight(cluster.lease if cluster else None), public_base_url=settings.public_base_url,
-        negative_ttl=settings.negative_ttl_seconds, shared=cluster, project_mappings=project_mappings)
+        negative_ttl=settings.negative_ttl_seconds, shared=cluster,
+        invalidation=Invalidation(mappings, project_mappings, cluster), background_compiles=settings.compile_workers)
     return AppContext(settings=settings, repo=repo, store=store, compiler=compiler, tiers=tiers,
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
                       limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,
@@ -59,6 +70,36 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
+def _scene_listener(c: AppContext) -> SceneListener | None:
+    """One listener per machine (the board shares what it hears with the other workers), on a
+    direct connection: LISTEN cannot live behind a transaction pooler."""
+    settings = c.settings
+    if not settings.database_listen or not settings.database_url.startswith(("postgresql:", "postgres:")):
+        return None
+    from proxy.db.listener import SceneListener
+    from proxy.db.postgres import direct_endpoint
+
+    endpoint = direct_endpoint(settings)
+    if endpoint is None:
+        log.warning("not listening for the product's own writes: the database URL is a transaction pooler; "
+                    "set PROXY_DATABASE_DIRECT_URL (until then they are seen within the mapping TTL, or "
+                    "through POST /api/scenes/{id}/changed)", extra={"event": "listen"})
+        return None
+    service = c.service
+    pending: set[asyncio.Task[None]] = set()
+
+    def on_change(change: SceneChange) -> None:
+        task = asyncio.ensure_future(service.scene_changed(change))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    async def on_gap(since: datetime) -> None:
+        await service.missed_changes_since(since)
+
+    return SceneListener(endpoint, settings.scene_table, on_change=on_change, on_gap=on_gap,
+                         timeout=settings.db_timeout_seconds, reconnect_seconds=settings.listen_reconnect_seconds)
+
+
 async def _flush_metrics_every_second() -> None:
     while True:
         await asyncio.sleep(1.0)
@@ -72,9 +113,14 @@ async def _lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
     if c.cluster is not None:
         await c.cluster.start()
     preview.load_runtime(c)
+    listener = _scene_listener(c)
+    if listener is not None:
+        listener.start()
     flusher = asyncio.create_task(_flush_metrics_every_second())
     yield
     flusher.cancel()
+    if listener is not None:
+        await listener.close()
     metrics.flush_hot_metrics()
     if c.cluster is not None:
         await c.cluster.close()

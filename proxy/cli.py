@@ -107,8 +107,10 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> int:
     mp = multiprocessing.get_context("spawn")
     stopping = False
 
-    def start() -> Any:
-        proc = mp.Process(target=_run_worker, args=(settings, host, port, True), daemon=False)
+    def start(index: int) -> Any:
+        # one worker per machine listens for the product's writes; the board tells the others
+        worker = settings.model_copy(update={"database_listen": settings.database_listen and index == 0})
+        proc = mp.Process(target=_run_worker, args=(worker, host, port, True), daemon=False)
         proc.start()
         return proc
 
@@ -119,7 +121,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> int:
             if proc.is_alive() and proc.pid:
                 os.kill(proc.pid, signal.SIGTERM)
 
-    procs = [start() for _ in range(workers)]
+    procs = [start(i) for i in range(workers)]
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("serving", extra={"event": "start", "host": host, "port": port, "workers": workers})
@@ -129,7 +131,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> int:
             if not proc.is_alive() and not stopping:
                 log.error("worker exited; restarting", extra={"event": "worker_exit", "code": proc.exitcode})
                 _forget_worker_metrics(proc.pid)
-                procs[i] = start()
+                procs[i] = start(i)
     deadline = time.monotonic() + settings.shutdown_timeout_seconds + 5
     for proc in procs:
         proc.join(max(0.0, deadline - time.monotonic()))

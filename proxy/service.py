@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
@@ -24,10 +25,13 @@ from cache.tiers import Artifact, ArtifactTiers
 from proxy import metrics
 from proxy.compiler import render_error_module
 from proxy.compiler.types import CompiledModule, CompileError, Compiler
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneRepository
+from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository
 from proxy.errors import InvalidScene, SceneExists, SceneNotFound, StorageUnavailable
+from proxy.invalidation import Invalidation, SharedMappings
 
 log = logging.getLogger("artifact_proxy.compile")
+
+MAX_BACKGROUND_PENDING = 1024  # scenes queued for a compile nobody waits on
 
 Status = Literal["ready", "error", "pending"]
 
@@ -67,18 +71,6 @@ class Flight(Protocol):
     async def run(self, key: str, work: Callable[[], Awaitable[Built]]) -> Built: ...
 
 
-class SharedMappings(Protocol):
-    """L2 for mappings plus the cluster-wide invalidation signal (Redis); absent on one node."""
-
-    async def get_mapping(self, scene_id: str) -> dict[str, object] | None: ...
-
-    async def set_mapping(self, scene_id: str, version: int, value: dict[str, object]) -> None: ...
-
-    async def delete_mapping(self, scene_id: str) -> None: ...
-
-    async def publish_invalidate(self, scene_id: str) -> None: ...
-
-
 def version_of(scene: Scene) -> int:
     return int(scene.updated_at.timestamp() * 1_000_000) if scene.updated_at else 0
 
@@ -97,7 +89,7 @@ class CompilationService:
     def __init__(self, *, repo: SceneRepository, compiler: Compiler, tiers: ArtifactTiers,
                  mappings: MappingCache[Resolution], flight: Flight, public_base_url: str | None,
                  negative_ttl: float, shared: SharedMappings | None = None,
-                 project_mappings: MappingCache[Any] | None = None) -> None:
+                 invalidation: Invalidation | None = None, background_compiles: int = 2) -> None:
         self.repo = repo
         self.compiler = compiler
         self.tiers = tiers
@@ -106,9 +98,12 @@ class CompilationService:
         self.base = public_base_url or ""
         self.negative_ttl = negative_ttl
         self.shared = shared
-        self.project_mappings = project_mappings  # projectId -> its module (proxy/projects.py)
+        self.invalidation = invalidation or Invalidation(mappings, shared=shared)
         self._resolving: SingleFlight[uuid.UUID, Resolution] = SingleFlight()
         self._refreshing: set[asyncio.Future[tuple[Resolution, bool]]] = set()
+        # compiles started by a change the product made (so its first view finds the artifact ready)
+        self._background = asyncio.Semaphore(background_compiles)
+        self._background_pending: set[uuid.UUID] = set()
 
     def url_for(self, hash: str) -> str:
         return f"{self.base}/components/{hash}.js"
@@ -187,14 +182,16 @@ class CompilationService:
             raise SceneExists(str(scene_id)) from None
         except ValueError as e:
             raise InvalidScene(str(e)) from None
-        await self._forget_project(project_id)  # its module gains a scene, even if the compile fails
+        # its project's module gains a scene, even if the compile fails
+        await self.invalidation.scene_saved(scene.id, [project_id])
         return await self._compile_on_write(scene)
 
     async def update_scene(self, scene_id: uuid.UUID, code: str, name: str | None) -> Scene:
         scene = await self.repo.update_code(scene_id, code, name)
         if scene is None:
             raise SceneNotFound(str(scene_id))
-        await self._forget(scene)  # even if the compile below fails, nobody keeps the old mappings
+        # even if the compile below fails, nobody keeps the old mappings
+        await self.invalidation.scene_saved(scene.id, [scene.project_id])
         return await self._compile_on_write(scene)
 
     async def _compile_on_write(self, scene: Scene) -> Scene:
@@ -203,40 +200,50 @@ class CompilationService:
         except CompileError:
             return scene  # saved; a timeout/overload leaves it pending for the next request
 
-    async def _forget(self, scene: Scene) -> None:
-        self.mappings.invalidate(scene.id)
-        await self._forget_project(scene.project_id)
-        if self.shared is not None:
-            await self.shared.delete_mapping(str(scene.id))
-            await self._publish(scene.id)
-
     async def _announce(self, scene: Scene) -> None:
-        """After a compile is recorded: the new mapping goes to L2 (versioned, so it cannot be
-        overwritten by an older one), then every node drops its L1 copy and re-reads it."""
-        self.mappings.invalidate(scene.id)
-        await self._forget_project(scene.project_id)
-        if self.shared is None:
-            return
         resolution = self.resolution_of(scene)
+        mapping = None
         if resolution is not None and resolution.hash is not None:
-            await self.shared.set_mapping(str(scene.id), resolution.version, resolution.to_json())
-        else:
-            await self.shared.delete_mapping(str(scene.id))
-        await self._publish(scene.id)
+            mapping = (resolution.version, resolution.to_json())
+        await self.invalidation.compiled(scene.id, scene.project_id, mapping)
 
-    async def _forget_project(self, project_id: uuid.UUID | None) -> None:
-        """A scene of the project was written: every worker and node re-reads the project's module."""
-        if project_id is None or self.project_mappings is None:
+    # --- changes made outside our API (the product's own writes) --------------------------------
+
+    async def scene_changed(self, change: SceneChange, *, publish: bool = False) -> None:
+        """A row changed behind our back (a NOTIFY, or POST /api/scenes/{id}/changed): drop what
+        every cache holds for it, then compile it so the first view after the edit does not wait."""
+        await self.invalidation.scene_saved(change.scene_id, change.project_ids, publish=publish)
+        self.compile_soon(change.scene_id)
+
+    async def missed_changes_since(self, since: datetime) -> int:
+        """The listener was away: everything cached may be stale, and what changed is re-read."""
+        self.invalidation.gap()
+        changes = await self.repo.changed_since(since)
+        for change in changes:
+            await self.scene_changed(change)
+        log.info("re-read changes missed by the listener", extra={"event": "listen_gap", "scenes": len(changes)})
+        return len(changes)
+
+    def compile_soon(self, scene_id: uuid.UUID) -> None:
+        """Resolve the scene in the background (bounded; a burst beyond the bound compiles on view)."""
+        if scene_id in self._background_pending or len(self._background_pending) >= MAX_BACKGROUND_PENDING:
             return
-        self.project_mappings.invalidate(project_id)  # this machine's workers share the board stamp
-        if self.shared is not None:
-            await self._publish(project_id)
+        self._background_pending.add(scene_id)
+        task = asyncio.ensure_future(self._compile_in_background(scene_id))
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
 
-    async def _publish(self, scene_id: uuid.UUID) -> None:
+    async def _compile_in_background(self, scene_id: uuid.UUID) -> None:
         try:
-            await self.shared.publish_invalidate(str(scene_id))  # type: ignore[union-attr]
-        except Exception as e:  # Redis down: other nodes fall back to the mapping TTL
-            log.warning("could not publish invalidation: %s", e, extra={"event": "redis_down"})
+            async with self._background:
+                self._background_pending.discard(scene_id)
+                await self.resolve(scene_id)
+        except (SceneNotFound, CompileError, DatabaseUnavailable, StorageUnavailable) as e:
+            log.debug("background compile skipped: %s", e, extra={"event": "compile_soon"})
+        except Exception:
+            log.exception("background compile failed", extra={"event": "compile_soon"})
+        finally:
+            self._background_pending.discard(scene_id)
 
     async def get_scene(self, scene_id: uuid.UUID) -> Scene:
         scene = await self.repo.get(scene_id)

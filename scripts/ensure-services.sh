@@ -10,6 +10,8 @@ apt_install() {
 }
 
 command -v chromium >/dev/null || apt_install chromium
+# the pooler tests run a real PgBouncer in transaction mode (what Neon's pooled URL is)
+command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   command -v pg_ctlcluster >/dev/null || apt_install postgresql

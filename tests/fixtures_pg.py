@@ -7,8 +7,9 @@
   dropped at the end of the session.
 - `pg_settings` (function): `Settings(database_url=<fresh database>)`, dropped after the test.
 - `sqlite_settings` (function): `Settings(database_url=sqlite:////<tmp_path>/proxy.sqlite3)`.
-- `db_backend` (function, parametrized "sqlite" / "postgres") and `db_settings`: the settings of
-  that backend; `repo`: a migrated SceneRepository on it, closed after the test.
+- `db_backend` (function, parametrized "sqlite" / "postgres" / "pgbouncer") and `db_settings`: the
+  settings of that backend ("pgbouncer": a fresh database through a transaction-mode PgBouncer, with
+  the direct URL beside it, as on Neon); `repo`: a migrated SceneRepository on it, closed after the test.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ T = TypeVar("T")
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_PREFIX = "ap_test_"
-BACKENDS = ("sqlite", "postgres")
+BACKENDS = ("sqlite", "postgres", "pgbouncer")
 
 
 def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
@@ -141,8 +142,12 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def db_settings(db_backend: str, request: pytest.FixtureRequest) -> Settings:
-    fixture = {"sqlite": "sqlite_settings", "postgres": "pg_settings"}[db_backend]
+    fixture = {"sqlite": "sqlite_settings", "postgres": "pg_settings", "pgbouncer": "pg_settings"}[db_backend]
     settings: Settings = request.getfixturevalue(fixture)
+    if db_backend == "pgbouncer":
+        bouncer = request.getfixturevalue("pgbouncer")
+        return settings.model_copy(update={"database_url": bouncer.pooled(settings.database_url),
+                                           "database_direct_url": settings.database_url})
     return settings
 
 

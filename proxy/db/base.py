@@ -94,6 +94,10 @@ class SceneRepository(Protocol):
         """Live scenes."""
         ...
 
+    async def project_of(self, scene_id: uuid.UUID) -> uuid.UUID | None:
+        """The project of a scene row, soft-deleted or not (to invalidate after a deletion)."""
+        ...
+
     async def changed_since(self, since: datetime) -> list[SceneChange]:
         """Rows written or soft-deleted after `since` (what a listener may have missed while away)."""
         ...

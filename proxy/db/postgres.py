@@ -496,6 +496,10 @@ class PostgresSceneRepository:
         sql = f"SELECT count(*) FROM {self._table} WHERE {self.columns.live}"
         return int(await self._run("count", lambda c: c.fetchval(sql)))
 
+    async def project_of(self, scene_id: uuid.UUID) -> uuid.UUID | None:
+        sql = f"SELECT {self.columns.project_id} FROM {self._table} WHERE id = $1"
+        return schema.to_uuid(await self._run("project_of", lambda c: c.fetchval(sql, scene_id)))
+
     async def changed_since(self, since: datetime) -> list[SceneChange]:
         c = self.columns
         sql = (f"SELECT id, {c.project_id} AS project_id FROM {self._table} "

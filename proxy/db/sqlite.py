@@ -397,6 +397,11 @@ class SqliteSceneRepository:
         rows = await self._read("count", f"SELECT count(*) AS n FROM {self._table} WHERE {self.columns.live}")
         return int(rows[0]["n"])
 
+    async def project_of(self, scene_id: uuid.UUID) -> uuid.UUID | None:
+        rows = await self._read("project_of", f"SELECT {self.columns.project_id} AS p FROM {self._table} WHERE id = ?",
+                                (_id(scene_id),))
+        return schema.to_uuid(rows[0]["p"]) if rows else None
+
     async def changed_since(self, since: datetime) -> list[SceneChange]:
         c = self.columns
         rows = await self._read(

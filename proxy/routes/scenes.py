@@ -12,6 +12,7 @@ from aiohttp import web
 
 from proxy.auth import require_admin
 from proxy.context import AppContext, ctx
+from proxy.db.base import SceneChange
 from proxy.http import fail, json_response, optional_str, read_json_object
 from proxy.routes.components import metadata, parse_scene_id
 
@@ -60,3 +61,17 @@ async def update_scene(request: web.Request) -> web.StreamResponse:
     data = await read_json_object(request)
     scene = await c.service.update_scene(scene_id, tsx_code_of(data, c), optional_str(data, "name"))
     return json_response(metadata(c.service, scene))
+
+
+@routes.post("/api/scenes/{scene_id}/changed")
+@require_admin
+async def scene_changed(request: web.Request) -> web.StreamResponse:
+    """For databases where the NOTIFY trigger is not allowed: the product (or a job) says it wrote
+    the row itself. Every cache drops the scene and its project's module, and a compile starts."""
+    scene_id = parse_scene_id(request)
+    c = ctx(request)
+    project_id = await c.repo.project_of(scene_id)
+    await c.service.scene_changed(SceneChange(scene_id, (project_id,) if project_id else ()), publish=True)
+    scene = await c.repo.get(scene_id)
+    body: dict[str, Any] = metadata(c.service, scene) if scene is not None else {"id": str(scene_id), "status": "gone"}
+    return json_response(body, status=202)

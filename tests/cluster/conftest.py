@@ -35,7 +35,8 @@ class ClusterEnv:
         ids = []
         for n in range(count):
             scene_id = uuid.uuid4()
-            await self.repo.create(scene_id, SCENE.format(n=f"{n}{tag}{scene_id.hex[:6]}"), None, project_id)
+            await self.repo.create(scene_id, SCENE.format(n=f"{n}{tag}{scene_id.hex[:6]}"), None,
+                                   project_id or uuid.uuid4())
             ids.append(scene_id)
         return ids
 

@@ -26,7 +26,7 @@ def now_sql(settings: Settings) -> str:
 async def execute(settings: Settings, *statements: str) -> None:
     """Run statements (no parameters) in order, each committed."""
     if is_postgres(settings):
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database_direct_url or settings.database_url)
         try:
             for sql in statements:
                 await conn.execute(sql)
@@ -42,7 +42,7 @@ async def execute(settings: Settings, *statements: str) -> None:
 
 async def fetch(settings: Settings, sql: str) -> list[dict[str, Any]]:
     if is_postgres(settings):
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await asyncpg.connect(settings.database_direct_url or settings.database_url)
         try:
             return [dict(r) for r in await conn.fetch(sql)]
         finally:

@@ -39,6 +39,7 @@ PRODUCT_ROWS = [
 
 
 async def _create_product_table(settings: Settings, backend: str) -> dict[str, str]:
+    backend = "sqlite" if backend == "sqlite" else "postgres"  # "pgbouncer" is PostgreSQL behind a pooler
     rows = PRODUCT_ROWS if backend == "postgres" else PRODUCT_ROWS[1:]  # SQLite has no project table
     await raw.execute(settings, *product_ddl(backend), *rows)
     return await raw.columns(settings, TABLE)

@@ -1,0 +1,89 @@
+"""The one owner of "a scene changed": every write, wherever it came from, invalidates through here.
+
+What a change must reach:
+- this machine's L1 mappings, for the scene and for its projects' modules (the invalidation board
+  makes one touch visible to every worker);
+- the Redis copy of the scene's mapping (L2), so no node re-reads the old one;
+- the other nodes, by a pub/sub message, when the change was ours (a write through our API or a
+  recorded compile). Changes the product made itself reach every node by its own database
+  listener, so those are not published again.
+A gap (a listener or the bus lost messages) clears every L1 mapping on the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from cache.mapping import MappingCache
+
+log = logging.getLogger("artifact_proxy.invalidation")
+
+
+class SharedMappings(Protocol):
+    """L2 for mappings plus the cluster-wide invalidation signal (Redis); absent on one node."""
+
+    async def get_mapping(self, scene_id: str) -> dict[str, object] | None: ...
+
+    async def set_mapping(self, scene_id: str, version: int, value: dict[str, object]) -> None: ...
+
+    async def delete_mapping(self, scene_id: str) -> None: ...
+
+    async def publish_invalidate(self, scene_id: str) -> None: ...
+
+
+class Invalidation:
+    def __init__(self, mappings: MappingCache[Any], project_mappings: MappingCache[Any] | None = None,
+                 shared: SharedMappings | None = None) -> None:
+        self.mappings = mappings
+        self.project_mappings = project_mappings
+        self.shared = shared
+
+    async def scene_saved(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None] = (), *,
+                          publish: bool = True) -> None:
+        """The scene's code, project or deletion changed: nobody may keep serving the old mapping."""
+        self.mappings.invalidate(scene_id)
+        projects = [p for p in project_ids if p is not None]
+        self.projects_changed(projects)
+        if self.shared is None:
+            return
+        await self.shared.delete_mapping(str(scene_id))
+        if publish:
+            for key in (scene_id, *projects):
+                await self._publish(key)
+
+    async def compiled(self, scene_id: uuid.UUID, project_id: uuid.UUID | None,
+                       mapping: tuple[int, dict[str, object]] | None) -> None:
+        """A compile outcome was recorded: the new mapping goes to L2 (versioned, so an older one
+        cannot overwrite it), then every node drops its L1 copy and re-reads it."""
+        self.mappings.invalidate(scene_id)
+        self.projects_changed([project_id] if project_id is not None else [])
+        if self.shared is None:
+            return
+        if mapping is not None:
+            await self.shared.set_mapping(str(scene_id), *mapping)
+        else:
+            await self.shared.delete_mapping(str(scene_id))
+        await self._publish(scene_id)
+        if project_id is not None:
+            await self._publish(project_id)
+
+    def projects_changed(self, project_ids: Iterable[uuid.UUID]) -> None:
+        if self.project_mappings is None:
+            return
+        for project_id in project_ids:
+            self.project_mappings.invalidate(project_id)  # this machine's workers share the board stamp
+
+    def gap(self) -> None:
+        """Messages were lost: every worker of this machine re-reads every mapping."""
+        self.mappings.clear()
+        if self.project_mappings is not None:
+            self.project_mappings.clear()
+
+    async def _publish(self, key: uuid.UUID) -> None:
+        try:
+            await self.shared.publish_invalidate(str(key))  # type: ignore[union-attr]
+        except Exception as e:  # Redis down: other nodes fall back to the mapping TTL
+            log.warning("could not publish invalidation: %s", e, extra={"event": "redis_down"})
