@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve(settings, args.host or settings.host, args.port if args.port is not None else settings.port,
                      args.workers or settings.workers or os.cpu_count() or 1)
     if args.command == "migrate":
-        asyncio.run(_migrate(settings))
+        if not _migrate_or_say_why(settings):
+            return 1
         print("schema is up to date")
         return 0
     if args.command == "compile":
@@ -80,11 +81,23 @@ async def _migrate(settings: Settings) -> None:
 
 # --- serve --------------------------------------------------------------------------------------------
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+def _migrate_or_say_why(settings: Settings) -> bool:
+    """Migrate; on failure print one line an operator can act on (no traceback) and return False."""
+    from proxy.db import SchemaMismatch
+
     try:
         asyncio.run(_migrate(settings))
+    except SchemaMismatch as e:
+        print(f"artifact-proxy: the scene table does not fit: {e}", file=sys.stderr)
+        return False
     except Exception as e:  # the one place start-up failure becomes a clear line, not a traceback
         print(f"artifact-proxy: cannot migrate the database: {type(e).__name__}: {e}", file=sys.stderr)
+        return False
+    return True
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    if not _migrate_or_say_why(settings):
         return 1
     if workers == 1:
         _run_worker(settings, host, port, reuse_port=False)

@@ -76,13 +76,12 @@ class SceneListener:
                 await self._task
 
     async def _run(self) -> None:
-        # mappings are served from the first request on: a first connection that fails leaves a gap
+        # requests are served from before the first LISTEN: what changed since start-up is a gap too
         self._covered_at = asyncio.get_running_loop().time()
-        first = True
         backoff = self.reconnect_seconds
         while True:
             try:
-                await self._listen_once(report_gap=not first)
+                await self._listen_once()
                 backoff = self.reconnect_seconds
             except asyncio.CancelledError:
                 raise
@@ -93,12 +92,11 @@ class SceneListener:
                 else:
                     log.info("scene listener cannot connect yet: %s", type(e).__name__,
                              extra={"event": "listen_down"})
-            first = False
             self.listening.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
-    async def _listen_once(self, report_gap: bool) -> None:
+    async def _listen_once(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(
             self.endpoint.dsn, timeout=self.timeout, command_timeout=self.timeout, statement_cache_size=0,
             server_settings={"application_name": "artifact-proxy-listen"})
@@ -108,7 +106,7 @@ class SceneListener:
             await conn.add_listener(self.channel, self._notified)
             clock = asyncio.get_running_loop().time
             db_now: datetime = await conn.fetchval("SELECT now()")
-            if report_gap and self._covered_at is not None:  # what was sent while we were away is lost
+            if self._covered_at is not None:  # what was sent before we listened (again) is lost
                 await self.on_gap(db_now - timedelta(seconds=clock() - self._covered_at) - GAP_MARGIN)
             self._covered_at = clock()
             self.listening.set()

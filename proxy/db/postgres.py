@@ -336,7 +336,8 @@ class PostgresSceneRepository:
         return await self._column_names(conn, relid, seconds)
 
     async def _install_trigger(self, conn: asyncpg.Connection, seconds: float) -> None:
-        """NOTIFY the proxy when the product (or anyone) changes a scene's code, project or deletion.
+        """NOTIFY the proxy when the product (or anyone) changes a scene's code, project, deletion,
+        or its place and labels in the project.
 
         The payload is JSON {id, projectId, oldProjectId}; NOTIFY is delivered at commit, so a
         listener that reads the row afterwards sees the new code. A trigger that is already there
@@ -348,8 +349,9 @@ class PostgresSceneRepository:
             payload = f"json_build_object('id', {row}.id, 'projectId', {row}.{c.project_id}{extra})::text"
             return f"PERFORM pg_notify('{channel}', {payload});"
 
-        unchanged = " AND ".join(f"NEW.{col} IS NOT DISTINCT FROM OLD.{col}"
-                                 for col in (c.tsx_code, c.project_id, c.deleted_at))
+        # what changes an answer: the code, the project, deletion, and the project module's order and labels
+        watched = (c.tsx_code, c.project_id, c.deleted_at, c.order, c.name, c.duration)
+        unchanged = " AND ".join(f"NEW.{col} IS NOT DISTINCT FROM OLD.{col}" for col in watched)
         moved = f", 'oldProjectId', OLD.{c.project_id}"
         body = "\n".join((
             "BEGIN",
@@ -371,7 +373,7 @@ class PostgresSceneRepository:
                            f"LANGUAGE plpgsql AS $fn${body}$fn$", timeout=seconds)
         await conn.execute(
             f"CREATE OR REPLACE TRIGGER {schema.quote_ident(schema.TRIGGER_NAME)} "
-            f"AFTER INSERT OR DELETE OR UPDATE OF {c.tsx_code}, {c.project_id}, {c.deleted_at} "
+            f"AFTER INSERT OR DELETE OR UPDATE OF {', '.join(watched)} "
             f"ON {self._table} FOR EACH ROW EXECUTE FUNCTION {schema.quote_ident(function)}()",
             timeout=seconds)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiosqlite
@@ -14,6 +15,16 @@ from proxy.db.sqlite import sqlite_path_from_url
 
 def is_postgres(settings: Settings) -> bool:
     return settings.database_url.startswith(("postgresql:", "postgres:"))
+
+
+SCHEMAS = Path(__file__).parent.parent / "fixtures" / "product_schema"
+
+
+def product_ddl(backend: str) -> list[str]:
+    """The product's own tables (tests/fixtures/product_schema/<backend>.sql), one statement each."""
+    text = (SCHEMAS / f"{backend}.sql").read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    return [sql.strip() for sql in "\n".join(lines).split(";") if sql.strip()]
 
 
 def now_sql(settings: Settings) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -17,17 +16,9 @@ ADDED = {"compiled_url", "compiled_hash", "compiled_at"}  # compilation_error is
 COMPILATION = {*ADDED, "compilation_error"}
 PRODUCT_ROW_ID = uuid.UUID("0b6f1c9e-6a0b-4d1e-9a57-3f1f6c2b8e11")
 PROJECT_ID = uuid.UUID("5d0c4a8e-2b7f-4c39-8d6e-1a2b3c4d5e6f")
-SCHEMAS = Path(__file__).parent.parent / "fixtures" / "product_schema"
 # What we read, by the product's names; the rest of its columns are never touched.
 READ = {"id", "tsxCode", "projectId", "order", "name", "duration", "revision", "createdAt", "updatedAt",
         "deleted_at", *COMPILATION}
-
-
-def product_ddl(backend: str) -> list[str]:
-    """The product's own table (tests/fixtures/product_schema), one statement at a time."""
-    text = (SCHEMAS / f"{backend}.sql").read_text()
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
-    return [sql.strip() for sql in "\n".join(lines).split(";") if sql.strip()]
 
 
 PRODUCT_ROWS = [
@@ -41,7 +32,7 @@ PRODUCT_ROWS = [
 async def _create_product_table(settings: Settings, backend: str) -> dict[str, str]:
     backend = "sqlite" if backend == "sqlite" else "postgres"  # "pgbouncer" is PostgreSQL behind a pooler
     rows = PRODUCT_ROWS if backend == "postgres" else PRODUCT_ROWS[1:]  # SQLite has no project table
-    await raw.execute(settings, *product_ddl(backend), *rows)
+    await raw.execute(settings, *raw.product_ddl(backend), *rows)
     return await raw.columns(settings, TABLE)
 
 
