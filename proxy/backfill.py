@@ -228,7 +228,7 @@ async def backfill(service: CompilationService, *, batch_size: int = 100, concur
         if not recorded:
             stats.skipped_edited += 1
             return
-        service.mappings.invalidate(scene.id)
+        await service.announce_recorded(scene, outcome)
         if outcome.hash is not None:
             stats.compiled += 1
         else:

@@ -207,6 +207,14 @@ class CompilationService:
             mapping = (resolution.version, resolution.to_json())
         await self.invalidation.compiled(scene.id, scene.project_id, mapping)
 
+    async def announce_recorded(self, scene: Scene, outcome: Compilation) -> None:
+        """A compile of `scene`'s current code was recorded elsewhere (backfill): the same
+        invalidation as compile_scene's, without re-reading the row."""
+        mapping = None
+        if outcome.hash is not None and outcome.url is not None:
+            mapping = (version_of(scene), Resolution(outcome.hash, outcome.url, None, version_of(scene)).to_json())
+        await self.invalidation.compiled(scene.id, scene.project_id, mapping)
+
     # --- changes made outside our API (the product's own writes) --------------------------------
 
     async def scene_changed(self, change: SceneChange, *, publish: bool = False) -> None:

@@ -108,3 +108,32 @@ async def test_dry_run_and_limit_from_the_command_line(backend_settings: Setting
 
     bad = await run_cli(backend_settings, "--batch-size", "0")
     assert bad.returncode == 2 and "--batch-size" in bad.stderr
+
+
+async def test_backfill_through_pgbouncer_on_the_products_table_skips_soft_deleted_scenes(
+    pg_settings: Settings, pgbouncer, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.db import raw
+
+    await raw.execute(pg_settings, *raw.product_ddl("postgres"))
+    project = uuid.uuid4()
+    await raw.execute(pg_settings, f"INSERT INTO \"bazaar-vid_project\" (id) VALUES ('{project}')")
+    ids = [uuid.uuid4() for _ in range(3)]
+    for n, scene_id in enumerate(ids):  # rows the product wrote itself, before the proxy existed
+        await raw.execute(pg_settings, f"INSERT INTO \"bazaar-vid_scene\" (id, \"projectId\", \"tsxCode\") VALUES "
+                                       f"('{scene_id}', '{project}', $${scene(f'product {n}')}$$)")
+    await raw.execute(pg_settings, f"UPDATE \"bazaar-vid_scene\" SET deleted_at = now() WHERE id = '{ids[2]}'")
+    pooled = pg_settings.model_copy(update={"database_url": pgbouncer.pooled(pg_settings.database_url),
+                                            "storage_url": f"file://{tmp_path}/artifacts"})
+    env = {**cli_env(pooled), "PROXY_DATABASE_DIRECT_URL": pg_settings.database_url}
+
+    result = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "proxy", "backfill", "--concurrency", "4"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+    assert result.returncode == 0, result.stderr
+    found = await raw.fetch(pg_settings, "SELECT id, compiled_hash FROM \"bazaar-vid_scene\" ORDER BY \"createdAt\"")
+    hashes = {row["id"]: row["compiled_hash"] for row in found}
+    assert hashes[ids[0]] and hashes[ids[1]]
+    assert hashes[ids[2]] is None  # deleted: never compiled
+    assert "scanned 2, stale 2, compiled 2," in result.stdout + result.stderr
