@@ -197,3 +197,53 @@ async def test_a_configured_table_name_is_used(db_settings: Settings) -> None:
 def test_unsafe_table_names_are_rejected(url: str, name: str) -> None:
     with pytest.raises(ValueError, match="scene table name"):
         create_repository(Settings(database_url=url, scene_table=name))
+
+
+V1_DDL = {  # the table an earlier artifact-proxy created for itself (schema version 1)
+    "postgres": f'CREATE TABLE "{TABLE}" (id uuid PRIMARY KEY, tsx_code text NOT NULL, name text, project_id uuid, '
+                "updated_at timestamptz DEFAULT now(), compiled_url text, compiled_hash varchar(16), "
+                "compiled_at timestamptz, compilation_error text)",
+    "sqlite": f'CREATE TABLE "{TABLE}" (id TEXT PRIMARY KEY NOT NULL, tsx_code TEXT NOT NULL, name TEXT, '
+              "project_id TEXT, updated_at TEXT, compiled_url TEXT, compiled_hash VARCHAR(16), compiled_at TEXT, "
+              "compilation_error TEXT)",
+}
+
+
+async def test_an_embedded_table_from_the_snake_case_version_is_renamed_in_place(
+    db_settings: Settings, db_backend: str,
+) -> None:
+    dialect = "sqlite" if db_backend == "sqlite" else "postgres"
+    await raw.execute(
+        db_settings, V1_DDL[dialect],
+        "CREATE TABLE artifact_proxy_schema (scene_table text PRIMARY KEY, version integer NOT NULL, "
+        + ("migrated_at timestamptz NOT NULL DEFAULT now())" if dialect == "postgres" else "migrated_at TEXT NOT NULL)"),
+        f"INSERT INTO artifact_proxy_schema VALUES ('{TABLE}', 1, '2026-01-01')",
+        f"INSERT INTO \"{TABLE}\" (id, tsx_code, name, updated_at, compiled_hash) VALUES "
+        f"('{PRODUCT_ROW_ID}', 'old code', 'kept', '2026-01-02T00:00:00+00:00', 'aaaaaaaaaaaaaaaa')",
+    )
+    repo = create_repository(db_settings)
+    try:
+        await repo.migrate()
+        assert READ <= set(await raw.columns(db_settings, TABLE))
+        scene = await repo.get(PRODUCT_ROW_ID)
+        assert scene is not None and (scene.tsx_code, scene.name, scene.compiled_hash) == (
+            "old code", "kept", "aaaaaaaaaaaaaaaa")
+        assert scene.project_id is not None  # every scene has a project now: a new one of its own
+        await repo.migrate()  # and the next start finds nothing to do
+        versions = await raw.fetch(db_settings, "SELECT version FROM artifact_proxy_schema")
+        assert versions == [{"version": 2}]
+    finally:
+        await repo.close()
+
+
+async def test_a_product_table_with_snake_case_columns_is_never_renamed(db_settings: Settings) -> None:
+    # same columns as our v1 table, but no version row of ours: the product's, not ours to rename
+    dialect = "postgres" if raw.is_postgres(db_settings) else "sqlite"
+    await raw.execute(db_settings, V1_DDL[dialect])
+    repo = create_repository(db_settings)
+    try:
+        with pytest.raises(SchemaMismatch, match="tsxCode"):
+            await repo.migrate()
+        assert "tsx_code" in await raw.columns(db_settings, TABLE)
+    finally:
+        await repo.close()
