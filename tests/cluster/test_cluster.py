@@ -20,8 +20,8 @@ BUILT = 'artifact_proxy_project_bundles_total{outcome="built"}'
 
 
 async def test_300_concurrent_misses_over_3_nodes_compile_each_scene_exactly_once(cluster: ClusterEnv) -> None:
-    ids = await cluster.insert_uncompiled(10)
     before = await cluster.compiles()
+    ids = await cluster.insert_uncompiled(10)  # each insert also NOTIFYs every node: a background compile races
     requests = [(cluster.nodes[i % 3], ids[i % 10]) for i in range(300)]
     locations = await asyncio.gather(*(cluster.location(node, sid) for node, sid in requests))
     per_scene: dict[object, set[str]] = {}
@@ -33,8 +33,8 @@ async def test_300_concurrent_misses_over_3_nodes_compile_each_scene_exactly_onc
 
 async def test_concurrent_project_requests_over_3_nodes_build_its_module_once(cluster: ClusterEnv) -> None:
     project = uuid.uuid4()
-    await cluster.insert_uncompiled(5, "project", project_id=project)
     compiles, built = await cluster.compiles(), await cluster.counter_total(BUILT)
+    await cluster.insert_uncompiled(5, "project", project_id=project)
 
     async def fetch(i: int) -> tuple[str, bytes]:
         node = cluster.nodes[i % 3]
