@@ -11,7 +11,7 @@ from loadtest.soak import soak
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["embedded", "production"], default="embedded",
+    p.add_argument("--backend", choices=["embedded", "production", "pooled"], default="embedded",
                    help="embedded: SQLite + local dir; production: PostgreSQL + Redis + S3 (moto_server)")
     p.add_argument("--workers", type=int, default=2, help="server worker processes")
     p.add_argument("--scenes", type=int, default=500, help="compiled scenes under the Zipf popularity")

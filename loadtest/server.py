@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENES_DIR = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "scenes"
@@ -97,14 +98,16 @@ def _pg(sql: str, dsn: str = PG_ADMIN_DSN) -> None:
 @contextlib.contextmanager
 def backend(kind: str, workdir: Path) -> Iterator[Backend]:
     """embedded: SQLite + ./artifacts under workdir. production: a fresh PostgreSQL database,
-    Redis with a unique key prefix, and moto_server (S3) on a free loopback port."""
+    Redis with a unique key prefix, and moto_server (S3) on a free loopback port. pooled: production
+    with the database reached through a transaction-mode PgBouncer (LISTEN and migrations direct)."""
     workdir.mkdir(parents=True, exist_ok=True)
     if kind == "embedded":
         yield Backend(kind, workdir, {"PROXY_DATABASE_URL": f"sqlite:///{workdir / 'proxy.sqlite3'}",
                                       "PROXY_STORAGE_URL": f"file://{workdir / 'artifacts'}"})
         return
-    if kind != "production":
-        raise ValueError(f"unknown backend {kind!r}: embedded or production")
+    if kind not in ("production", "pooled"):
+        raise ValueError(f"unknown backend {kind!r}: embedded, production or pooled")
+    bouncer = None
     db = f"ap_loadtest_{os.getpid()}_{secrets.token_hex(4)}"
     prefix = f"loadtest-{secrets.token_hex(4)}:"
     moto_port = free_port()
@@ -122,11 +125,20 @@ def backend(kind: str, workdir: Path) -> Iterator[Backend]:
         boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
                      region_name="us-east-1").create_bucket(Bucket=bucket)
         dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + db
+        database = {"PROXY_DATABASE_URL": dsn}
+        if kind == "pooled":
+            from loadtest.pgbouncer import start_pgbouncer
+
+            pg = urlsplit(PG_ADMIN_DSN)
+            bouncer = start_pgbouncer(pg.hostname or "127.0.0.1", pg.port or 5432)
+            database = {"PROXY_DATABASE_URL": bouncer.pooled(dsn), "PROXY_DATABASE_DIRECT_URL": dsn}
         yield Backend(kind, workdir, {
-            "PROXY_DATABASE_URL": dsn, "PROXY_STORAGE_URL": f"s3://{bucket}/components",
+            **database, "PROXY_STORAGE_URL": f"s3://{bucket}/components",
             "PROXY_S3_ENDPOINT_URL": endpoint, "PROXY_REDIS_URL": REDIS_URL, "PROXY_REDIS_KEY_PREFIX": prefix,
             **S3_ENV})
     finally:
+        if bouncer is not None:
+            bouncer.stop()
         with contextlib.suppress(Exception):
             _pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         with contextlib.suppress(Exception):
@@ -299,7 +311,8 @@ def create_uncompiled(env: dict[str, str], codes: list[str]) -> list[str]:
     from config.settings import Settings
     from proxy.db import create_repository
 
-    settings = Settings(database_url=env["PROXY_DATABASE_URL"])
+    settings = Settings(database_url=env["PROXY_DATABASE_URL"],
+                        database_direct_url=env.get("PROXY_DATABASE_DIRECT_URL"))
 
     async def run() -> list[str]:
         repo = create_repository(settings)
