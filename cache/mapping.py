@@ -45,6 +45,10 @@ class MappingCache(Generic[V]):
     def ticket(self, key: uuid.UUID) -> Ticket:
         return Ticket(self.board.stamp(key), self.board.generation())
 
+    def current(self, key: uuid.UUID, ticket: Ticket) -> bool:
+        """No invalidation of `key` (nor a clear) since `ticket` was taken."""
+        return ticket == self.ticket(key)
+
     def lookup(self, key: uuid.UUID, now: float | None = None) -> tuple[V | None, bool]:
         """(value, expired): a current value, with expired=True once its TTL passed (refresh it)."""
         entry = self._entries.get(key)
@@ -62,7 +66,7 @@ class MappingCache(Generic[V]):
         return value if allow_stale or not expired else None
 
     def put(self, key: uuid.UUID, value: V, ticket: Ticket, ttl: float | None = None) -> None:
-        if ticket != self.ticket(key):
+        if not self.current(key, ticket):
             return  # an edit (or a cleared cache) came after the read: the value may predate it
         if key not in self._entries and len(self._entries) >= self.max_entries:
             self._entries.pop(next(iter(self._entries)))  # oldest insertion first: cheap, good enough

@@ -161,6 +161,7 @@ class CompilationService:
 
         Errors of the code are recorded; errors of ours (timeout, crash, overload) are not, so the
         scene stays pending and the next request retries."""
+        ticket = self.mappings.ticket(scene.id)  # a change that arrives meanwhile must win over this
         try:
             built = await self.build(scene.tsx_code, scene.id)
             outcome = Compilation(hash=built.hash, url=built.url, error=None)
@@ -169,8 +170,11 @@ class CompilationService:
                 raise
             outcome = Compilation(hash=None, url=None, error=e.describe())
         await self.repo.record_compilation(scene.id, scene.tsx_code, outcome)
-        fresh = await self.repo.get(scene.id) or scene
-        await self._announce(fresh)
+        fresh = await self.repo.get(scene.id)
+        if fresh is None:  # deleted while it compiled: nobody may keep a mapping to it
+            await self.invalidation.scene_saved(scene.id, [scene.project_id])
+            raise SceneNotFound(str(scene.id))
+        await self._announce(fresh, self.mappings.current(scene.id, ticket))
         return fresh
 
     async def create_scene(self, scene_id: uuid.UUID, code: str, name: str | None,
@@ -200,10 +204,12 @@ class CompilationService:
         except CompileError:
             return scene  # saved; a timeout/overload leaves it pending for the next request
 
-    async def _announce(self, scene: Scene) -> None:
+    async def _announce(self, scene: Scene, current: bool = True) -> None:
+        """`current`: no change arrived since the row was read; else the Redis copy is dropped, not
+        written, so what this process read cannot outlive a change another one heard of."""
         resolution = self.resolution_of(scene)
         mapping = None
-        if resolution is not None and resolution.hash is not None:
+        if current and resolution is not None and resolution.hash is not None:
             mapping = (resolution.version, resolution.to_json())
         await self.invalidation.compiled(scene.id, scene.project_id, mapping)
 
@@ -312,7 +318,7 @@ class CompilationService:
             self.mappings.put(scene_id, resolution, ticket, self.negative_ttl)
         else:
             self.mappings.put(scene_id, resolution, ticket)
-            if self.shared is not None:
+            if self.shared is not None and self.mappings.current(scene_id, ticket):
                 await self.shared.set_mapping(str(scene_id), resolution.version, resolution.to_json())
         return resolution
 

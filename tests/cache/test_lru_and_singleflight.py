@@ -127,3 +127,16 @@ async def test_a_cancelled_leader_does_not_cancel_the_work_its_waiters_need() ->
     await asyncio.sleep(0.01)
     leader.cancel()
     assert (await waiter) == (7, True)
+
+
+def test_a_ticket_stays_current_until_its_key_is_invalidated_or_the_board_cleared() -> None:
+    m: MappingCache[str] = MappingCache(60)
+    k, other = uuid.uuid4(), uuid.uuid4()
+    ticket = m.ticket(k)
+    m.invalidate(other)
+    assert m.current(k, ticket) or (other.int & 0xFFFF) == (k.int & 0xFFFF)  # a shared slot may expire it too
+    m.invalidate(k)
+    assert not m.current(k, ticket)
+    ticket = m.ticket(k)
+    MappingCache(60, board=m.board).clear()  # another cache on the same board: a machine-wide clear
+    assert not m.current(k, ticket)

@@ -215,8 +215,8 @@ async def test_an_embedded_table_from_the_snake_case_version_is_renamed_in_place
     dialect = "sqlite" if db_backend == "sqlite" else "postgres"
     await raw.execute(
         db_settings, V1_DDL[dialect],
-        "CREATE TABLE artifact_proxy_schema (scene_table text PRIMARY KEY, version integer NOT NULL, "
-        + ("migrated_at timestamptz NOT NULL DEFAULT now())" if dialect == "postgres" else "migrated_at TEXT NOT NULL)"),
+        "CREATE TABLE artifact_proxy_schema (scene_table text PRIMARY KEY, version integer NOT NULL, migrated_at "
+        + ("timestamptz NOT NULL DEFAULT now())" if dialect == "postgres" else "TEXT NOT NULL)"),
         f"INSERT INTO artifact_proxy_schema VALUES ('{TABLE}', 1, '2026-01-01')",
         f"INSERT INTO \"{TABLE}\" (id, tsx_code, name, updated_at, compiled_hash) VALUES "
         f"('{PRODUCT_ROW_ID}', 'old code', 'kept', '2026-01-02T00:00:00+00:00', 'aaaaaaaaaaaaaaaa')",

@@ -13,13 +13,17 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
 from config import Settings
+from proxy.app import build_context
+from proxy.context import AppContext
 from proxy.db.postgres import endpoint_of
+from proxy.errors import SceneNotFound
 from tests.db import raw
 from tests.fixtures_server import ROOT, TOKEN, ServerProcess, server_env
 
@@ -251,3 +255,67 @@ def test_serve_logs_which_pooler_mode_it_chose(product: Product, pgbouncer, tmp_
     logged = result.stdout + result.stderr
     assert "transaction pooler (statement cache off): the URL says pgbouncer=true" in logged
     assert "set PROXY_DATABASE_DIRECT_URL" in logged
+
+
+@pytest.fixture
+async def clustered(product: Product, tmp_path: Path, redis_url: str, redis_prefix: str) -> AsyncIterator[AppContext]:
+    """One node's parts, in process, on the product's table with Redis (L2 mappings, pub/sub)."""
+    c = build_context(Settings(database_url=product.dsn, storage_url=f"file://{tmp_path}/artifacts",
+                               redis_url=redis_url, redis_key_prefix=redis_prefix, compile_workers=1))
+    await c.repo.migrate()
+    await c.compiler.start()
+    try:
+        yield c
+    finally:
+        await c.compiler.close()
+        if c.cluster is not None:
+            await c.cluster.close()
+        await c.store.close()
+        await c.repo.close()
+
+
+async def test_a_scene_deleted_while_it_compiles_leaves_no_mapping_anywhere(
+    clustered: AppContext, product: Product,
+) -> None:
+    c = clustered
+    scene_id = await product.add(SCENE.format(text="deleted mid-compile"), order=0)
+    scene = await c.repo.get(scene_id)
+    assert scene is not None
+    record = c.repo.record_compilation
+
+    async def record_then_product_deletes(*args: Any) -> bool:
+        recorded = await record(*args)
+        await product.sql(f'UPDATE "{TABLE}" SET deleted_at = now() WHERE id = $1', scene_id)
+        return recorded
+
+    c.repo.record_compilation = record_then_product_deletes  # type: ignore[method-assign]
+    with pytest.raises(SceneNotFound):
+        await c.service.compile_scene(scene)
+    assert await c.cluster.get_mapping(str(scene_id)) is None  # type: ignore[union-attr]
+    with pytest.raises(SceneNotFound):
+        await c.service.resolve(scene_id)
+
+
+async def test_a_scene_deleted_right_after_an_edit_stays_deleted_on_every_node(
+    spawn_server, product: Product, http: aiohttp.ClientSession, tmp_path: Path, redis_url: str,
+    redis_prefix: str,
+) -> None:
+    # With Redis, a compile started by the edit must not put the deleted scene's mapping back in L2
+    shared = {"database_url": product.dsn, "storage_url": f"file://{tmp_path}/artifacts", "redis_url": redis_url,
+              "redis_key_prefix": redis_prefix}
+    nodes = [spawn_server(workers=2, **shared), spawn_server(workers=2, **shared)]
+    for n in range(6):
+        sid = await product.add(SCENE.format(text=f"round {n}"), order=n)
+        old = [await location(http, node, sid) for node in nodes]
+        await product.edit(sid, SCENE.format(text=f"round {n} edited"))
+        for node in nodes:
+            await until(lambda node=node, sid=sid, was=str(old[0]): _changed(http, node, sid, was), SEEN_WITHIN)
+        await product.sql(f'UPDATE "{TABLE}" SET deleted_at = now() WHERE id = $1', sid)
+        for node in nodes:
+            await until(lambda node=node, sid=sid: _is_gone(http, node, sid), SEEN_WITHIN)
+        await asyncio.sleep(0.3)  # any compile still running meanwhile has finished by now
+        assert [await location(http, node, sid) for node in nodes] == [404, 404]
+
+
+async def _is_gone(http: aiohttp.ClientSession, node: ServerProcess, scene_id: uuid.UUID) -> bool:
+    return await location(http, node, scene_id) == 404
