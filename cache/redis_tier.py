@@ -26,6 +26,10 @@ log = logging.getLogger("artifact_proxy.cache")
 
 ARTIFACT_TTL_SECONDS = 7 * 24 * 3600
 BREAKER_SECONDS = 1.0
+# A deleted mapping leaves a tombstone this long: a reader that read the row before the change and
+# writes after it (its version is older than the tombstone's) is refused. Longer than any read may
+# take (database and Redis calls are bounded well below it).
+TOMBSTONE_MS = 15_000
 
 # set the mapping unless the stored one is newer (versions are the scene's updated_at in microseconds)
 _SET_IF_NEWER = """
@@ -107,8 +111,11 @@ class RedisTier:
         if not isinstance(raw, bytes):
             metrics.CACHE_LOOKUPS.labels("l2", "mapping", "miss").inc()
             return None
-        metrics.CACHE_LOOKUPS.labels("l2", "mapping", "hit").inc()
         _version, _, body = raw.partition(b"|")
+        if not body:  # a tombstone
+            metrics.CACHE_LOOKUPS.labels("l2", "mapping", "miss").inc()
+            return None
+        metrics.CACHE_LOOKUPS.labels("l2", "mapping", "hit").inc()
         return orjson.loads(body)  # type: ignore[no-any-return]
 
     async def set_mapping(self, scene_id: str, version: int, value: dict[str, Any]) -> None:
@@ -122,10 +129,13 @@ class RedisTier:
             self._failed("set", e)
 
     async def delete_mapping(self, scene_id: str) -> None:
+        """Drop the mapping and leave a tombstone versioned now, so no older read can restore it."""
         if not self.available:
             return
+        now_us = time.time_ns() // 1000
         try:
-            await self.cache.delete(f"m:{scene_id}")
+            await asyncio.wait_for(self._set_if_newer(keys=[f"{self.prefix}m:{scene_id}"],
+                                                      args=[now_us, b"", TOMBSTONE_MS]), self.op_timeout)
         except Exception as e:
             self._failed("delete", e)
 
