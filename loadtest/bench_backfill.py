@@ -35,7 +35,7 @@ from pathlib import Path
 
 from config import Settings
 from proxy.app import build_context
-from proxy.backfill import BackfillStats, backfill
+from proxy.backfill import Backfill, BackfillStats
 from proxy.db import create_repository
 from proxy.db.base import SceneRepository
 
@@ -267,17 +267,15 @@ async def run_one(label: str, settings: Settings, sources: list[str], concurrenc
         if profiler is not None:
             profiler.enable()
         meter.start(pids())
-        stats = await backfill(c.service, batch_size=batch_size, concurrency=concurrency)
+        stats = await Backfill(c.service, batch_size=batch_size, concurrency=concurrency).run()
         pg = await pg_backend_pids(settings.database_url) if settings.database_url.startswith("postgres") else []
         meter.stop(pids(), pg)
         if profiler is not None:
             profiler.disable()
         # a second run must find nothing to do
-        again = await backfill(c.service, batch_size=batch_size, concurrency=concurrency)
+        again = await Backfill(c.service, batch_size=batch_size, concurrency=concurrency).run()
     finally:
-        await c.compiler.close()
-        await c.store.close()
-        await c.repo.close()
+        await c.close()
     s = stats.summary()
     rate = (stats.compiled + stats.failed) / stats.elapsed
     verdict = "OK" if rate >= TARGET else f"BELOW {TARGET:.0f}/s"

@@ -122,8 +122,4 @@ async def _lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
     if listener is not None:
         await listener.close()
     metrics.flush_hot_metrics()
-    if c.cluster is not None:
-        await c.cluster.close()
-    await c.compiler.close()
-    await c.store.close()
-    await c.repo.close()
+    await c.close()

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return run(args.file, settings)
     if args.command == "backfill":
-        from proxy.backfill import run_backfill
+        from proxy.backfill_cli import run_backfill
 
         return run_backfill(settings, batch_size=args.batch_size, concurrency=args.concurrency,
                             dry_run=args.dry_run, limit=args.limit, report_path=args.report)

@@ -38,6 +38,14 @@ class AppContext:
     cluster: Cluster | None = None  # Redis L2 + bus + lease, when PROXY_REDIS_URL is set
     runtime: Runtime | None = None
 
+    async def close(self) -> None:
+        """The one close sequence (server, backfill, benchmarks): what depends on others goes first."""
+        if self.cluster is not None:
+            await self.cluster.close()
+        await self.compiler.close()
+        await self.store.close()
+        await self.repo.close()
+
 
 CTX = web.AppKey("ctx", AppContext)
 

@@ -13,7 +13,7 @@ import pytest
 
 from proxy import backfill as backfill_module
 from proxy import metrics
-from proxy.backfill import backfill
+from proxy.backfill import Backfill
 from proxy.compiler.types import CompiledModule, CompileError
 from proxy.context import AppContext
 from proxy.db.base import Compilation
@@ -37,7 +37,7 @@ async def test_stale_detection_missing_and_mismatched_hash(ops_ctx: AppContext) 
     fresh = await c.service.compile_scene(await c.service.get_scene(current))
     assert fresh.compiled_hash == c.compiler.hash_of(scene("current"))
 
-    stats = await backfill(c.service, batch_size=2)  # pages of 2: the keyset crosses a page boundary
+    stats = await Backfill(c.service, batch_size=2).run()  # pages of 2: the keyset crosses a page boundary
 
     assert (stats.scanned, stats.stale, stats.compiled, stats.unchanged, stats.failed) == (3, 2, 2, 1, 0)
     for scene_id, code in ((never, scene("never")), (upgraded, scene("upgraded"))):
@@ -52,7 +52,7 @@ async def test_dry_run_counts_and_writes_nothing(ops_ctx: AppContext) -> None:
     c = ops_ctx
     ids = await add_scenes(c, [scene(i) for i in range(4)])
     before = [await c.repo.get(i) for i in ids]
-    stats = await backfill(c.service, batch_size=3, dry_run=True)
+    stats = await Backfill(c.service, batch_size=3, dry_run=True).run()
     assert (stats.scanned, stats.stale, stats.compiled, stats.failed) == (4, 4, 0, 0)
     assert [await c.repo.get(i) for i in ids] == before
     for i in range(4):
@@ -62,13 +62,13 @@ async def test_dry_run_counts_and_writes_nothing(ops_ctx: AppContext) -> None:
 async def test_limit_then_resume_does_no_rework(ops_ctx: AppContext) -> None:
     c = ops_ctx
     await add_scenes(c, [scene(f"resume {i}") for i in range(5)])
-    first = await backfill(c.service, batch_size=2, limit=2)
+    first = await Backfill(c.service, batch_size=2, limit=2).run()
     assert (first.stale, first.compiled) == (2, 2)
     ok_before = compiles_ok()
-    second = await backfill(c.service, batch_size=2)  # as after a kill: picks up where it stopped
+    second = await Backfill(c.service, batch_size=2).run()  # as after a kill: picks up where it stopped
     assert (second.scanned, second.unchanged, second.compiled) == (5, 2, 3)
     assert compiles_ok() - ok_before == 3  # the two done by the first run were not compiled again
-    third = await backfill(c.service, batch_size=2)
+    third = await Backfill(c.service, batch_size=2).run()
     assert (third.unchanged, third.stale, third.compiled) == (5, 0, 0)
 
 
@@ -77,7 +77,7 @@ async def test_duplicates_compile_once_and_share_the_artifact(ops_ctx: AppContex
     c = ops_ctx
     ids = await add_scenes(c, [scene("dup")] * 5 + [scene("solo")])
     ok_before = compiles_ok()
-    stats = await backfill(c.service, concurrency=4)
+    stats = await Backfill(c.service, concurrency=4).run()
     assert stats.compiled == 6
     assert compiles_ok() - ok_before == 2
     hashes = {(await c.repo.get(i)).compiled_hash for i in ids[:5]}  # type: ignore[union-attr]
@@ -102,7 +102,7 @@ async def test_failures_are_recorded_reported_and_never_stop_the_run(ops_ctx: Ap
 
     monkeypatch.setattr(c.compiler, "compile", flaky)
     report = io.StringIO()
-    stats = await backfill(c.service, batch_size=2, concurrency=3, report=report)
+    stats = await Backfill(c.service, batch_size=2, concurrency=3, report=report).run()
 
     assert (stats.compiled, stats.failed) == (3, 3)
     assert attempts == backfill_module.RETRIES
@@ -134,7 +134,7 @@ async def test_a_concurrent_edit_is_never_overwritten(ops_ctx: AppContext, monke
         return module
 
     monkeypatch.setattr(c.compiler, "compile", edit_while_compiling)
-    stats = await backfill(c.service, batch_size=10)
+    stats = await Backfill(c.service, batch_size=10).run()
 
     assert (stats.compiled, stats.skipped_edited, stats.failed) == (3, 1, 0)
     row = await c.repo.get(edited)
@@ -144,7 +144,7 @@ async def test_a_concurrent_edit_is_never_overwritten(ops_ctx: AppContext, monke
     for scene_id in others:
         assert c.service.status_of(await c.repo.get(scene_id)) == "ready"  # type: ignore[arg-type]
     monkeypatch.undo()
-    again = await backfill(c.service)  # the next run compiles the edit
+    again = await Backfill(c.service).run()  # the next run compiles the edit
     assert again.compiled == 1
     row = await c.repo.get(edited)
     assert row is not None and row.compiled_hash == c.compiler.hash_of(scene("after edit"))
@@ -155,10 +155,10 @@ async def test_a_recorded_error_of_an_old_edit_is_retried(ops_ctx: AppContext) -
     """An error stays on the row until the code compiles; fixed code with the error still set is stale."""
     c = ops_ctx
     (scene_id,) = await add_scenes(c, [BROKEN_SYNTAX])
-    stats = await backfill(c.service)
+    stats = await Backfill(c.service).run()
     assert stats.failed == 1
     await c.repo.update_code(scene_id, scene("fixed"))
-    stats = await backfill(c.service)
+    stats = await Backfill(c.service).run()
     assert (stats.compiled, stats.failed) == (1, 0)
     row = await c.repo.get(scene_id)
     assert row is not None and row.compilation_error is None and c.service.status_of(row) == "ready"
@@ -169,7 +169,7 @@ async def test_compile_log_lines_carry_the_scene_id(ops_ctx: AppContext, caplog:
     c = ops_ctx
     ids = await add_scenes(c, [scene("logged"), BROKEN_SYNTAX])
     with caplog.at_level(logging.INFO, logger="artifact_proxy.compile"):
-        await backfill(c.service)
+        await Backfill(c.service).run()
     lines = [r for r in caplog.records if getattr(r, "event", None) == "compile"]
     assert {r.sceneId for r in lines} == {str(i) for i in ids}  # type: ignore[attr-defined]
     for r in lines:
@@ -183,9 +183,13 @@ async def test_killed_midway_then_rerun_redoes_only_what_was_not_recorded(ops_ct
     ids = await add_scenes(c, [scene(f"killed {i}") for i in range(12)])
     real_compile = c.compiler.compile
     compiled: list[str] = []
+    started_by_rerun: list[str] = []  # a compile the first run started may finish after it was stopped
+    rerun = False
     enough = asyncio.Event()
 
     async def counting(source: str) -> CompiledModule:
+        if rerun:
+            started_by_rerun.append(source)
         module = await real_compile(source)
         compiled.append(source)
         if len(compiled) == 5:
@@ -193,15 +197,41 @@ async def test_killed_midway_then_rerun_redoes_only_what_was_not_recorded(ops_ct
         return module
 
     monkeypatch.setattr(c.compiler, "compile", counting)
-    run = asyncio.create_task(backfill(c.service, batch_size=4, concurrency=2))
+    run = asyncio.create_task(Backfill(c.service, batch_size=4, concurrency=2).run())
     await enough.wait()
     run.cancel()  # what SIGINT/SIGTERM does to the command (SIGKILL loses no more than the in-flight ones)
     with pytest.raises(asyncio.CancelledError):
         await run
     done = {i for i in ids if (await c.repo.get(i)).compiled_hash}  # type: ignore[union-attr]
     assert 2 <= len(done) <= 5  # the compiles in flight (at most `concurrency`) were not recorded
-    compiled.clear()
-    again = await backfill(c.service, batch_size=4, concurrency=2)
+    rerun = True
+    again = await Backfill(c.service, batch_size=4, concurrency=2).run()
     assert again.unchanged == len(done) and again.compiled == 12 - len(done)
-    assert len(compiled) == 12 - len(done)  # nothing recorded by the first run was compiled again
+    assert len(started_by_rerun) == 12 - len(done)  # nothing recorded by the first run was compiled again
     assert all([(await c.repo.get(i)).compiled_hash for i in ids])  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("backend_settings", ["sqlite"], indirect=True)
+async def test_stop_ends_a_run_with_its_statistics_and_records_nothing_more(ops_ctx: AppContext,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    c = ops_ctx
+    ids = await add_scenes(c, [scene(f"stopped {i}") for i in range(12)])
+    real_compile = c.compiler.compile
+    compiled: list[str] = []
+    run = Backfill(c.service, batch_size=4, concurrency=2)
+
+    async def counting(source: str) -> CompiledModule:
+        module = await real_compile(source)
+        compiled.append(source)
+        if len(compiled) == 4:
+            run.stop()
+        return module
+
+    monkeypatch.setattr(c.compiler, "compile", counting)
+    stats = await asyncio.wait_for(run.run(), 30)  # returns, not raises: the caller asked for the stop
+
+    done = {i for i in ids if (await c.repo.get(i)).compiled_hash}  # type: ignore[union-attr]
+    assert stats.compiled == len(done) <= 4
+    assert len(compiled) <= 5  # nothing new was started: at most the other lane's compile in hand
+    await asyncio.sleep(0.2)
+    assert {i for i in ids if (await c.repo.get(i)).compiled_hash} == done  # type: ignore[union-attr]

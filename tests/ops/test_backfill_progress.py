@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from proxy.backfill import BackfillStats, Progress
+from proxy.backfill import BackfillStats
+from proxy.backfill_cli import Progress
 
 
 def test_progress_plain_lines_when_not_a_tty() -> None:
