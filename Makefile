@@ -3,19 +3,28 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+DEVSTAMP:= $(VENV)/.installed-dev
 NPMSTAMP:= node_modules/.installed
 RUNTIME := build/runtime/manifest.json
 
 # promtool lands in .tools/bin (scripts/ensure-services.sh); hadolint comes with the venv
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: install run test test-fast lint bench loadtest soak clean services
+.PHONY: install install-dev run test test-fast lint bench loadtest soak clean services
 
+## install: what serving needs (runtime Python packages, npm packages, the browser runtime)
 install: $(STAMP) $(NPMSTAMP) $(RUNTIME)
+
+## install-dev: install + the development tools (pytest, locust, moto, ruff, playwright, ...)
+install-dev: install $(DEVSTAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(DEVSTAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
@@ -38,23 +47,25 @@ services:
 ## The browser suites run in their own process: sync Playwright keeps an event loop running in the
 ## main thread, which the asyncio tests cannot share.
 BROWSER_TESTS := tests/browser tests/e2e
-test: install services lint
+test: install-dev services lint
 	$(BIN)/pytest -q -p no:cacheprovider $(addprefix --ignore=,$(BROWSER_TESTS))
 	$(BIN)/pytest -q -p no:cacheprovider $(BROWSER_TESTS)
 
-lint:
+lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r proxy cache config
 
-bench: install services
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
+bench: install-dev services
+	# wrk drives the load; nginx serves the same file as the static baseline (either may be missing)
+	(command -v wrk && { command -v nginx || test -x /usr/sbin/nginx; }) >/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 	$(BIN)/python -m loadtest.bench_compile
 	$(BIN)/python -m loadtest.bench_http
 
-loadtest: install services
+loadtest: install-dev services
 	$(BIN)/python -m loadtest run
 
-soak: install services
+soak: install-dev services
 	$(BIN)/python -m loadtest soak
 
 clean:
