@@ -21,6 +21,7 @@ RUN python -m venv /opt/venv
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config/ config/
+COPY core/ core/
 COPY cache/ cache/
 COPY proxy/ proxy/
 # Editable on purpose: the Node worker resolves esbuild and @babel/parser from /app/node_modules

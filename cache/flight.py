@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from cache.singleflight import SingleFlight
-from proxy import metrics
+from core import metrics
 
 V = TypeVar("V")
 

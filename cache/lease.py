@@ -24,8 +24,8 @@ import orjson
 import redis.asyncio as aioredis
 
 from cache.bus import RedisBus
-from proxy import metrics
-from proxy.compiler.types import CompileError
+from core import metrics
+from core.compiler import CompileError
 
 log = logging.getLogger("artifact_proxy.cache")
 V = TypeVar("V")

@@ -20,7 +20,7 @@ import orjson
 from aiocache import RedisCache
 from aiocache.serializers import NullSerializer
 
-from proxy import metrics
+from core import metrics
 
 log = logging.getLogger("artifact_proxy.cache")
 

@@ -16,6 +16,7 @@ import asyncio
 import gzip
 import logging
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,35 +24,34 @@ from typing import Protocol
 import brotli
 
 from cache.lru import ByteLRU
-from proxy import metrics
-from proxy.artifact import seal, unseal
-from proxy.http import Cors
-from proxy.storage.base import ArtifactStore
+from core import metrics
+from core.artifact import seal, unseal
+from core.storage import ArtifactStore
 
 log = logging.getLogger("artifact_proxy.cache")
 
 
-IMMUTABLE = "public, max-age=31536000, immutable"
-_BASE_HEADERS = {
-    **Cors.PUBLIC,
-    "Cache-Control": IMMUTABLE,
-    "Vary": "Accept-Encoding",
-    "X-Content-Type-Options": "nosniff",
-}
+# What the layer above precomputes once per artifact for serving it (the HTTP layer: headers per
+# encoding and for 304), from its ETag. The cache stores it beside the bytes and never looks inside.
+Presenter = Callable[[str], Mapping[str, Mapping[str, str]]]
+
+
+def _nothing(_etag: str) -> Mapping[str, Mapping[str, str]]:
+    return {}
 
 
 @dataclass(frozen=True, slots=True)
 class Artifact:
-    """What the hot path serves: the sealed bytes, their encodings and every header, computed once
-    per process. `br` is None until the background brotli pass finishes; gzip is served meanwhile,
-    so the bytes of each encoding never change under one ETag."""
+    """What the hot path serves: the sealed bytes and their encodings, computed once per process, and
+    what the serving layer precomputed for them (`served`). `br` is None until the background brotli
+    pass finishes; gzip is served meanwhile, so the bytes of each encoding never change under one ETag."""
 
     hash: str
     identity: bytes
     gzip: bytes
     br: bytes | None
     etag: str
-    headers: dict[str, dict[str, str]]  # per encoding, plus "304"
+    served: Mapping[str, Mapping[str, str]]  # the Presenter's answer (HTTP: headers per encoding, "304")
 
     @property
     def weight(self) -> int:
@@ -63,22 +63,15 @@ class Artifact:
         return self.gzip if encoding == "gzip" else self.identity
 
 
-def _headers(etag: str) -> dict[str, dict[str, str]]:
-    base = {**_BASE_HEADERS, "ETag": etag}
-    js = {**base, "Content-Type": "text/javascript; charset=utf-8"}
-    return {"304": base, "identity": js, "gzip": {**js, "Content-Encoding": "gzip"},
-            "br": {**js, "Content-Encoding": "br"}}
-
-
-def encode(hash: str, sealed: bytes) -> Artifact:
+def encode(hash: str, sealed: bytes, present: Presenter = _nothing) -> Artifact:
     # mtime=0 keeps gzip bytes deterministic, so every node sends identical bodies for one ETag
     etag = f'"{hash}"'
-    return Artifact(hash, sealed, gzip.compress(sealed, 9, mtime=0), None, etag, _headers(etag))
+    return Artifact(hash, sealed, gzip.compress(sealed, 9, mtime=0), None, etag, present(etag))
 
 
 def with_brotli(artifact: Artifact, quality: int = 11) -> Artifact:
     br = brotli.compress(artifact.identity, quality=quality, mode=brotli.MODE_TEXT)
-    return Artifact(artifact.hash, artifact.identity, artifact.gzip, br, artifact.etag, artifact.headers)
+    return Artifact(artifact.hash, artifact.identity, artifact.gzip, br, artifact.etag, artifact.served)
 
 
 class SharedTier(Protocol):
@@ -90,9 +83,11 @@ class SharedTier(Protocol):
 
 
 class ArtifactTiers:
-    def __init__(self, store: ArtifactStore, l1_max_bytes: int, l2: SharedTier | None = None) -> None:
+    def __init__(self, store: ArtifactStore, l1_max_bytes: int, l2: SharedTier | None = None,
+                 present: Presenter = _nothing) -> None:
         self.store = store
         self.l2 = l2
+        self.present = present
         self.l1: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes, lambda a: a.weight)
         self._brotli_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brotli")
         self._brotli_pending: set[str] = set()
@@ -167,9 +162,9 @@ class ArtifactTiers:
     async def _fill_l1(self, hash: str, sealed: bytes) -> Artifact:
         # gzip-9 of a typical module is ~0.1 ms; only large ones are worth a thread hop
         if len(sealed) > 64 * 1024:
-            artifact = await asyncio.to_thread(encode, hash, sealed)
+            artifact = await asyncio.to_thread(encode, hash, sealed, self.present)
         else:
-            artifact = encode(hash, sealed)
+            artifact = encode(hash, sealed, self.present)
         self._store_l1(artifact)
         return artifact
 

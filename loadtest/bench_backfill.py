@@ -34,10 +34,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from config import Settings
+from core.scenes import SceneRepository
 from proxy.app import build_context
 from proxy.backfill import Backfill, BackfillStats
 from proxy.db import create_repository
-from proxy.db.base import SceneRepository
 
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET = 300.0

@@ -84,7 +84,7 @@ async def _store_artifacts(server: ServerProcess, env: dict[str, str], hash: str
     import aiohttp
 
     from config import Settings
-    from proxy.artifact import seal
+    from core.artifact import seal
     from proxy.storage import create_store
 
     async with aiohttp.ClientSession() as session:

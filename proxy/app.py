@@ -15,13 +15,13 @@ from cache.flight import CompileFlight
 from cache.mapping import MappingCache
 from cache.tiers import ArtifactTiers
 from config import Settings
-from proxy import metrics
+from core import metrics
 from proxy.compiler import create_compiler
 from proxy.context import CTX, AppContext
 from proxy.db import create_repository
 from proxy.edge import add_fallback, add_routes
 from proxy.flags import Flags
-from proxy.http import Cors
+from proxy.http import Cors, immutable_headers
 from proxy.invalidation import Invalidation
 from proxy.limits import CompileLimiter
 from proxy.projects import ProjectBundle, ProjectBundles
@@ -31,7 +31,7 @@ from proxy.service import CompilationService, Resolution
 from proxy.storage import create_store
 
 if TYPE_CHECKING:
-    from proxy.db.base import SceneChange
+    from core.scenes import SceneChange
     from proxy.db.listener import SceneListener
 
 log = logging.getLogger("artifact_proxy.app")
@@ -46,7 +46,7 @@ def build_context(settings: Settings) -> AppContext:
     mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds, board=board)
     project_mappings: MappingCache[ProjectBundle] = MappingCache(settings.mapping_ttl_seconds, board=board)
     cluster = Cluster.create(settings, [mappings, project_mappings]) if settings.redis_url else None
-    tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None)
+    tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None, immutable_headers)
     service = CompilationService(
         repo=repo, compiler=compiler, tiers=tiers, mappings=mappings,
         flight=CompileFlight(cluster.lease if cluster else None), public_base_url=settings.public_base_url,

@@ -33,10 +33,10 @@ from typing import TextIO
 import orjson
 
 from cache.singleflight import SingleFlight
-from proxy import metrics
-from proxy.artifact import seal
-from proxy.compiler.types import CompileError
-from proxy.db.base import Compilation, Scene
+from core import metrics
+from core.artifact import seal
+from core.compiler import CompileError
+from core.scenes import Compilation, Scene
 from proxy.service import Built, CompilationService
 
 log = logging.getLogger("artifact_proxy.compile")

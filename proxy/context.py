@@ -10,11 +10,11 @@ from aiohttp import web
 from cache.cluster import Cluster
 from cache.tiers import ArtifactTiers
 from config import Settings
-from proxy.compiler.types import Compiler
-from proxy.db.base import SceneRepository
+from core.compiler import Compiler
+from core.scenes import SceneRepository
+from core.storage import ArtifactStore
 from proxy.http import Cors
 from proxy.service import CompilationService
-from proxy.storage.base import ArtifactStore
 
 if TYPE_CHECKING:
     from proxy.flags import Flags

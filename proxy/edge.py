@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from proxy import metrics
-from proxy.compiler.types import CompileError
+from core import metrics
+from core.compiler import CompileError
 from proxy.context import CTX
 from proxy.errors import (
     UNAVAILABLE,

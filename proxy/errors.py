@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from proxy.compiler.types import CompileError
-from proxy.db.base import DatabaseUnavailable
-from proxy.storage.base import StorageUnavailable
+from core.compiler import CompileError
+from core.scenes import DatabaseUnavailable
+from core.storage import StorageUnavailable
 
 
 class SceneNotFound(Exception):

@@ -14,7 +14,7 @@ import re
 import time
 
 from cache.singleflight import SingleFlight
-from proxy.db.base import DatabaseUnavailable, SceneRepository
+from core.scenes import DatabaseUnavailable, SceneRepository
 
 FLAG_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _BUCKETS = 10_000  # 0.01% resolution

@@ -9,8 +9,9 @@ from typing import Any, NoReturn
 import orjson
 from aiohttp import web
 
+from core.artifact import IMMUTABLE, JS_TYPE
+
 JSON_TYPE = "application/json"
-JS_TYPE = "text/javascript; charset=utf-8"
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -81,6 +82,16 @@ def choose_encoding(accept_encoding: str | None, brotli: bool = True) -> str:
 
 
 # --- CORS -------------------------------------------------------------------------------------------
+
+def immutable_headers(etag: str) -> dict[str, dict[str, str]]:
+    """The headers of an immutable, content-addressed module, per encoding and for 304: computed once
+    per artifact (cache/tiers.py keeps them beside the bytes), so the hot path only picks one."""
+    base = {**Cors.PUBLIC, "Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff", "ETag": etag}
+    js = {**base, "Content-Type": JS_TYPE}
+    return {"304": base, "identity": js, "gzip": {**js, "Content-Encoding": "gzip"},
+            "br": {**js, "Content-Encoding": "br"}}
+
 
 class Cors:
     """Origin allow-list from PROXY_CORS_ORIGINS; '*' answers every origin without credentials."""

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from proxy import metrics
+from core import metrics
 from proxy.errors import Overloaded
 
 

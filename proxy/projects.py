@@ -27,8 +27,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from cache.mapping import MappingCache
-from proxy import metrics
-from proxy.db.base import DatabaseUnavailable, Scene
+from core import metrics
+from core.scenes import DatabaseUnavailable, Scene
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
 from proxy.service import Built, CompilationService, Resolution
 

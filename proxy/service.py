@@ -22,10 +22,10 @@ from typing import Literal, Protocol
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
 from cache.tiers import Artifact, ArtifactTiers
-from proxy import metrics
+from core import metrics
+from core.compiler import CompiledModule, CompileError, Compiler
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository
 from proxy.compiler import render_error_module
-from proxy.compiler.types import CompiledModule, CompileError, Compiler
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository
 from proxy.errors import InvalidScene, SceneExists, SceneNotFound, StorageUnavailable
 from proxy.invalidation import Invalidation, SharedMappings
 

@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 from config import Settings
+from core.compiler import CompiledModule, CompileError, Compiler, ErrorKind
 from proxy.compiler.error_module import render_error_module
 from proxy.compiler.pool import CompilerPool
 from proxy.compiler.setup import DEFAULT_IMPORT_MAP, CompilerSetupError
-from proxy.compiler.types import CompiledModule, CompileError, Compiler, ErrorKind
 
 
 def create_compiler(settings: Settings) -> Compiler:

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from config import Settings
+from core.compiler import CompiledModule, CompileError
 from proxy.compiler.pool import CompilerPool
 from proxy.compiler.setup import CompilerSetupError
-from proxy.compiler.types import CompiledModule, CompileError
 
 STDIN_NAME = "<stdin>"
 

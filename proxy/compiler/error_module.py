@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from proxy.compiler.types import CompileError
+from core.compiler import CompileError
 
 _TEMPLATE = """\
 // artifact-proxy: this scene failed to compile.

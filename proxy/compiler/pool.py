@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
+from core.compiler import CompiledModule, CompileError
 from proxy.compiler.setup import WORKER_SCRIPT, CompilerSetup, CompilerSetupError
-from proxy.compiler.types import CompiledModule, CompileError
 from proxy.compiler.worker import Worker, WorkerDied
 
 log = logging.getLogger("proxy.compiler")

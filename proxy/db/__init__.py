@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from config.settings import Settings
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository, SchemaMismatch
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository, SchemaMismatch
 from proxy.db.schema import validate_table_name
 
 __all__ = [

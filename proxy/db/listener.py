@@ -24,8 +24,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from core.scenes import SceneChange
 from proxy.db import schema
-from proxy.db.base import SceneChange
 from proxy.db.postgres import Endpoint
 
 log = logging.getLogger("artifact_proxy.db")

@@ -36,8 +36,8 @@ import asyncpg
 import asyncpg.exceptions as pg_errors
 
 from config.settings import Settings
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
 from proxy.db import schema
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
 
 T = TypeVar("T")
 log = logging.getLogger("artifact_proxy.db")

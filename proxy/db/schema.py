@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.settings import SCENE_COLUMN_DEFAULTS
-from proxy.db.base import Compilation, Scene, SceneChange
+from core.scenes import Compilation, Scene, SceneChange
 
 SCHEMA_VERSION = 2  # 2: the product's camelCase shape (1 was our own snake_case table)
 FLAG_TABLE = "artifact_proxy_flag"

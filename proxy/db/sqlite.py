@@ -25,8 +25,8 @@ from urllib.parse import unquote, urlsplit
 import aiosqlite
 
 from config.settings import Settings
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
 from proxy.db import schema
-from proxy.db.base import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
 
 T = TypeVar("T")
 

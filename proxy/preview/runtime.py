@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.artifact import IMMUTABLE, JS_TYPE
+
 if TYPE_CHECKING:
     from config.settings import Settings
 
@@ -36,9 +38,9 @@ class RuntimeAssets:
     hash: str  # 16 hex chars of SHA-256 over body
     body: bytes
 
-    content_type = "text/javascript; charset=utf-8"
+    content_type = JS_TYPE
     # Content-addressed: a new build has a new name, so the old one can be cached forever.
-    cache_control = "public, max-age=31536000, immutable"
+    cache_control = IMMUTABLE
 
     @property
     def url_path(self) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from cache.tiers import Artifact, ArtifactTiers
-from proxy import metrics
-from proxy.artifact import is_valid_hash
+from core import metrics
+from core.artifact import is_valid_hash
 from proxy.context import ctx
 from proxy.http import Cors, choose_encoding, error_response, etag_matches
 
@@ -44,9 +44,9 @@ def brotli_if_asked(request: web.Request, tiers: ArtifactTiers, artifact: Artifa
 def serve_immutable(request: web.Request, artifact: Artifact) -> web.Response:
     """200/304 for immutable, content-addressed JS: strong ETag, one-year cache, negotiated encoding."""
     if etag_matches(request.headers.get("If-None-Match"), artifact.etag):
-        return web.Response(status=304, headers=artifact.headers["304"])
+        return web.Response(status=304, headers=artifact.served["304"])
     encoding = choose_encoding(request.headers.get("Accept-Encoding"), brotli=artifact.br is not None)
     body = artifact.body(encoding)
     if request.method != "HEAD":
         ARTIFACT_BYTES[encoding].inc(len(body))
-    return web.Response(body=body, headers=artifact.headers[encoding])
+    return web.Response(body=body, headers=artifact.served[encoding])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from core.compiler import CompileError
 from proxy.auth import require_admin
-from proxy.compiler.types import CompileError
 from proxy.context import ctx
 from proxy.http import json_response, read_json_object
 from proxy.routes.scenes import tsx_code_of

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from proxy import metrics
+from core import metrics
+from core.scenes import Scene
 from proxy.context import ctx
-from proxy.db.base import Scene
 from proxy.http import JS_TYPE, fail, json_response
 from proxy.service import CompilationService
 

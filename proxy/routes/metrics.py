@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from proxy import metrics
+from core import metrics
 from proxy.context import ctx
 from proxy.readiness import probe_dependencies
 

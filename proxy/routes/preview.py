@@ -10,7 +10,7 @@ from aiohttp import web
 
 from cache.tiers import Artifact, encode, with_brotli
 from proxy.context import AppContext, ctx
-from proxy.http import Cors, fail
+from proxy.http import Cors, fail, immutable_headers
 from proxy.preview.page import render_preview_page
 from proxy.preview.runtime import RuntimeAssets, RuntimeAssetsError
 from proxy.routes.artifacts import serve_immutable
@@ -36,7 +36,7 @@ def load_runtime(c: AppContext) -> None:
         log.warning("host runtime not loaded; /preview is unavailable: %s", e)
         return
     # 1.5 MB: brotli 9 costs ~0.1 s once at start, quality 11 would cost seconds per worker
-    c.runtime = Runtime(assets, with_brotli(encode(assets.hash, assets.body), quality=9))
+    c.runtime = Runtime(assets, with_brotli(encode(assets.hash, assets.body, immutable_headers), quality=9))
 
 
 def _runtime(request: web.Request) -> Runtime:

@@ -10,9 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from core.scenes import SceneChange
 from proxy.auth import require_admin
 from proxy.context import AppContext, ctx
-from proxy.db.base import SceneChange
 from proxy.http import fail, json_response, optional_str, read_json_object
 from proxy.routes.components import metadata, parse_scene_id
 

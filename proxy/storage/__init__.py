@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from config.settings import Settings
-from proxy.storage.base import ArtifactStore, StorageUnavailable
+from core.storage import ArtifactStore, StorageUnavailable
 from proxy.storage.local import LocalStore, check_hash
 from proxy.storage.s3 import CACHE_CONTROL, CONTENT_TYPE, S3Store
 

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from proxy.artifact import is_valid_hash
-from proxy.storage.base import StorageUnavailable
+from core.artifact import is_valid_hash
+from core.storage import StorageUnavailable
 
 T = TypeVar("T")
 

@@ -25,14 +25,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from proxy.storage.base import StorageUnavailable
+from core.artifact import IMMUTABLE, JS_TYPE
+from core.storage import StorageUnavailable
 from proxy.storage.local import object_name
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-CONTENT_TYPE = "text/javascript; charset=utf-8"
-CACHE_CONTROL = "public, max-age=31536000, immutable"
+CONTENT_TYPE = JS_TYPE  # object metadata, so a public bucket serves modules as we do
+CACHE_CONTROL = IMMUTABLE
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 _ALREADY_EXISTS = {"PreconditionFailed", "412"}
@@ -81,7 +82,7 @@ class S3Store:
             # Custom endpoints (R2, emulators) are addressed by path; AWS keeps its default.
             s3={"addressing_style": "path"} if endpoint_url else None,
             # boto3 >= 1.36 adds CRC32 checksums to every PUT by default; R2 and several emulators reject
-            # them. Artifacts carry their own SHA-256 seal (proxy.artifact), checked by readers.
+            # them. Artifacts carry their own SHA-256 seal (core.artifact), checked by readers.
             request_checksum_calculation="when_required" if endpoint_url else "when_supported",
             response_checksum_validation="when_required" if endpoint_url else "when_supported",
         )

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from config import Settings
+from core.scenes import SceneRepository
 from proxy.db import create_repository
-from proxy.db.base import SceneRepository
 from tests.fixtures_server import ServerProcess
 
 SCENE = """import {{ AbsoluteFill }} from 'remotion';

@@ -10,7 +10,7 @@ import aiohttp
 import boto3
 import redis
 
-from proxy.artifact import unseal
+from core.artifact import unseal
 from proxy.compiler import create_compiler
 from proxy.db import create_repository
 from tests.cluster.conftest import ClusterEnv, node_env

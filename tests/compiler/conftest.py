@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from config import Settings
+from core.compiler import CompiledModule
 from proxy.compiler.pool import CompilerPool
-from proxy.compiler.types import CompiledModule
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENES = ROOT / "tests" / "fixtures" / "scenes"

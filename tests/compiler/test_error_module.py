@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.compiler import CompileError
 from proxy.compiler.error_module import render_error_module
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import BARE_IMPORT, run_harness
 
 HOSTILE = 'Unexpected "</script><script>alert(1)</script>" \\"; globalThis.pwned = 1; //\u2028 & \'quote\''

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from core.compiler import CompileError
 from proxy.compiler.pool import CompilerPool
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import ERRORS, error_manifest
 
 CASES = error_manifest()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.compiler.types import CompiledModule
+from core.compiler import CompiledModule
 from tests.compiler.conftest import BARE_IMPORT, good_scenes, run_harness
 
 GOOD = [p.stem for p in good_scenes()]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.compiler import CompileError
 from proxy.compiler.pool import CompilerPool
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import BARE_IMPORT, make_settings, run_harness
 
 # What esbuild's CommonJS interop leaves in a module; none of it belongs in a host-bound one.

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from core.compiler import CompileError
 from proxy.compiler.pool import CompilerPool
 from proxy.compiler.setup import DEFAULT_IMPORT_MAP, CompilerSetup, CompilerSetupError, merge_import_map
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import make_settings, run_harness
 
 EXPECTED_GLOBALS = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.compiler import CompileError
 from proxy.compiler.pool import CompilerPool
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import live_processes_in_groups, make_settings, wait_until_gone
 
 SCENE = "export default () => <p>ok</p>;"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.compiler import CompileError
 from proxy.compiler.pool import NOWHERE, CompilerPool
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import BARE_IMPORT, make_settings
 
 HOSTNAME = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").exists() else ""

@@ -11,12 +11,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from core import metrics
+from core.compiler import CompiledModule, CompileError
+from core.scenes import Compilation
 from proxy import backfill as backfill_module
-from proxy import metrics
 from proxy.backfill import Backfill
-from proxy.compiler.types import CompiledModule, CompileError
 from proxy.context import AppContext
-from proxy.db.base import Compilation
 from tests.ops.conftest import BROKEN_IMPORT, BROKEN_SYNTAX, add_scenes, scene
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

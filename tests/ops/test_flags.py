@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from core.scenes import DatabaseUnavailable
 from proxy.app import create_app
-from proxy.db.base import DatabaseUnavailable
 from proxy.flags import Flags, is_enabled, user_bucket
 from tests.fixtures_backends import AUTH, TOKEN, embedded
 

@@ -11,9 +11,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.scenes import DatabaseUnavailable
 from proxy.app import create_app
 from proxy.context import CTX
-from proxy.db.base import DatabaseUnavailable
 from tests.fixtures_backends import embedded
 
 Sample = tuple[str, dict[str, str], float]

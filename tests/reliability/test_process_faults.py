@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from config import Settings
-from proxy.artifact import unseal
+from core.artifact import unseal
 from proxy.db import create_repository
 from tests.reliability.conftest import AUTH, scene
 

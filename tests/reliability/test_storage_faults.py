@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 
 from config import Settings
-from proxy.artifact import seal, unseal
+from core.artifact import seal, unseal
+from core.scenes import SceneRepository
 from proxy.db import create_repository
-from proxy.db.base import SceneRepository
 from tests.reliability.conftest import AUTH, port_of, scene
 from tests.reliability.tcp_proxy import TcpProxy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from proxy.metrics import Tally, Timings
+from core.metrics import Tally, Timings
 
 SAMPLES = [0.0001, 0.0005, 0.0005, 0.003, 0.01, 0.2, 7.5, 0.0, 1e9]
 

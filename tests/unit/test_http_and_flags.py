@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.artifact import seal, unseal
+from core.artifact import seal, unseal
 from proxy.flags import is_enabled, user_bucket
 from proxy.http import choose_encoding, etag_matches
 
