@@ -53,7 +53,7 @@ test: install-dev services lint
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -c pyproject.toml -r proxy cache config
+	$(BIN)/bandit -q -c pyproject.toml -r core proxy cache config
 
 bench: install-dev services
 	# wrk drives the load; nginx serves the same file as the static baseline (either may be missing)
