@@ -7,6 +7,7 @@ DEVSTAMP:= $(VENV)/.installed-dev
 NPMSTAMP:= node_modules/.installed
 RUNTIME := build/runtime/manifest.json
 CLIENT  := build/client/manifest.json
+CLIENTNPM := client/node_modules/.installed
 
 # promtool lands in .tools/bin (scripts/ensure-services.sh); hadolint comes with the venv
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -17,7 +18,7 @@ export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 install: $(STAMP) $(NPMSTAMP) $(RUNTIME) $(CLIENT)
 
 ## install-dev: install + the development tools (pytest, locust, moto, ruff, playwright, ...)
-install-dev: install $(DEVSTAMP)
+install-dev: install $(DEVSTAMP) $(CLIENTNPM)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -39,6 +40,11 @@ $(RUNTIME): $(NPMSTAMP) $(shell find runtime -type f 2>/dev/null)
 # the scene client (client/): served at /runtime/scene-client.js, built with the root's esbuild
 $(CLIENT): $(NPMSTAMP) $(shell find client/src client/build.mjs -type f 2>/dev/null)
 	node client/build.mjs
+
+# the client's dev dependencies (install-dev): real React 18 and 19 + Remotion for its browser tests, tsc
+$(CLIENTNPM): client/package.json client/package-lock.json
+	cd client && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## run: install, then serve on the embedded defaults (SQLite + ./data + in-process cache) at :8080
 run: install

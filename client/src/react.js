@@ -10,6 +10,11 @@ function react() {
   return R;
 }
 
+const loaders = {
+  scene: (client, id, version) => client.loadScene(id, { version }),
+  project: (client, id, version) => client.loadProject(id, { version }),
+};
+
 // What the hooks read, per client and (kind, id, version). Unlike the client's own cache, a failure
 // stays here until its Retry, so a re-render shows the error instead of importing again.
 const records = new WeakMap();
@@ -20,7 +25,7 @@ function read(client, kind, id, version) {
   const key = `${kind}\u0000${id}\u0000${version == null ? '' : String(version)}`;
   let promise = map.get(key);
   if (!promise) {
-    const loading = kind === 'scene' ? client.loadScene(id, { version }) : client.loadProject(id, { version });
+    const loading = loaders[kind](client, id, version);
     promise = loading.status ? loading : track(loading);
     map.set(key, promise);
     promise.catch((error) => {
@@ -35,22 +40,42 @@ function read(client, kind, id, version) {
   throw promise; // React 18: Suspense retries the render when it settles
 }
 
+// The first (id, version) suspends the caller; a later version of the same id is loaded first and
+// only then shown, so a live edit swaps the old scene for the new one with nothing in between (no
+// transition needed, which React 18 and 19 handle differently around a Player's own lazy component).
+function useSettled(client, kind, id, version) {
+  const R = react();
+  const [shown, setShown] = R.useState(() => ({ id, version }));
+  const sameId = shown.id === id;
+  const settled = sameId && Object.is(shown.version, version);
+  R.useEffect(() => {
+    if (settled) return undefined;
+    let live = true;
+    const show = () => { if (live) setShown({ id, version }); };
+    if (!sameId) show();
+    else loaders[kind](client, id, version).then(show, show);
+    return () => { live = false; };
+  }, [client, kind, id, version, sameId, settled]);
+  return read(client, kind, id, sameId ? shown.version : version);
+}
+
 /** The scene's module; suspends the caller (inside a SceneBoundary) until it is there. */
 export function useSceneModule(client, sceneId, version) {
-  return read(client, 'scene', sceneId, version);
+  return useSettled(client, 'scene', sceneId, version);
 }
 
 /**
  * The scene's component for `<Player component>`: the same function for the same (id, version),
- * so the Player keeps its state across renders; a new version imports again.
+ * so the Player keeps its state across renders. A new version is imported while the previous one
+ * stays on screen, then replaces it.
  */
 export function useSceneComponent(client, sceneId, version) {
-  return read(client, 'scene', sceneId, version).default;
+  return useSceneModule(client, sceneId, version).default;
 }
 
-/** `{components, modules, order, scenes}` of a project; suspends like useSceneComponent. */
+/** `{components, modules, order, scenes}` of a project; suspends and swaps like useSceneComponent. */
 export function useProject(client, projectId, version) {
-  return read(client, 'project', projectId, version);
+  return useSettled(client, 'project', projectId, version);
 }
 
 const FILL = {
@@ -153,11 +178,10 @@ function ScenePlayer({ client, sceneId, version, label, playerProps }) {
 
 /**
  * One scene in the host's Remotion Player inside a SceneBoundary. While a new version loads the
- * previous one stays on screen (useDeferredValue); other props go to the Player.
+ * previous one stays on screen; other props go to the Player.
  */
 export function ServerScene({ client, sceneId, version, fallback, errorFallback, onError, label, ...playerProps }) {
   const R = react();
-  const shown = R.useDeferredValue(version);
-  return R.createElement(SceneBoundary, { fallback, errorFallback, onError, label, resetKeys: [sceneId, shown] },
-    R.createElement(ScenePlayer, { client, sceneId, version: shown, label, playerProps }));
+  return R.createElement(SceneBoundary, { fallback, errorFallback, onError, label, resetKeys: [sceneId, version] },
+    R.createElement(ScenePlayer, { client, sceneId, version, label, playerProps }));
 }

@@ -56,10 +56,25 @@ def proxy(proxy_server: ServerProcess) -> ProxyClient:
     return ProxyClient(proxy_server)
 
 
+def build_test_host(react: str, out_file: Path) -> bytes:
+    """A host app bundling the real React `react` (18 or 19), ReactDOM, Remotion and Remotion
+    Player from client/'s dev dependencies, published with installHostGlobals."""
+    subprocess.run(["node", str(CLIENT_DIR / "test" / "host" / "build.mjs"), react, str(out_file)],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    return out_file.read_bytes()
+
+
+# Where a view's globals come from: the proxy's host runtime, or an app's own bundle on React 18 / 19.
+HOSTS = ["runtime", "react18", "react19"]
+
+
 @pytest.fixture(scope="package")
-def host_site() -> Iterator[StaticServer]:
+def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
     site = StaticServer()
     site.add("/favicon.ico", b"", "image/x-icon")
+    out = tmp_path_factory.mktemp("client-hosts")
+    for react in ("18", "19"):
+        site.add_js(f"/host-react{react}.js", build_test_host(react, out / f"host-react{react}.js"))
     yield site
     site.close()
 
@@ -82,14 +97,14 @@ def page(client_context: Any) -> Iterator[Any]:
     pg.close()
 
 
-# A product view: the host runtime (React, ReactDOM, Remotion, RemotionPlayer globals) and the scene
-# client, both by their stable names on the proxy, then the view's own script with `SC` (the client
-# module), `client`, `h` (React.createElement) and `root` in scope.
+# A product view: its globals (React, ReactDOM, Remotion, RemotionPlayer) from the proxy's host runtime
+# or from the app's own bundle, the scene client by its stable name on the proxy, then the view's own
+# script with `SC` (the client module), `client`, `h` (React.createElement) and `root` in scope.
 HOST_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>scene client view</title>
 <style>body{margin:0;background:#111;color:#eee;font:14px sans-serif}
 .slot{position:relative;width:300px;display:inline-block;margin:2px;vertical-align:top}</style>
-<script crossorigin="anonymous" src="__PROXY__/runtime/host-runtime.js"></script>
+<script crossorigin="anonymous" src="__HOST__"></script>
 </head><body><div id="root"></div>
 <script type="module">
 import * as SC from '__PROXY__/runtime/scene-client.js';
@@ -108,12 +123,14 @@ ViewPage = Callable[..., str]
 
 @pytest.fixture
 def view_page(host_site: StaticServer, proxy: ProxyClient) -> ViewPage:
-    """view_page(path, script, **client_options) -> the URL of a host page running `script`."""
+    """view_page(path, script, host="runtime", **client_options) -> the URL of a host page running
+    `script` with the globals of `host` (one of HOSTS)."""
 
-    def make(path: str, script: str, **options: Any) -> str:
-        html = (HOST_PAGE.replace("__PROXY__", proxy.base).replace("__OPTIONS__", json.dumps(options))
-                .replace("__SCRIPT__", script))
-        return host_site.add_html(path, html)
+    def make(path: str, script: str, host: str = "runtime", **options: Any) -> str:
+        src = f"{proxy.base}/runtime/host-runtime.js" if host == "runtime" else host_site.url(f"/host-{host}.js")
+        html = (HOST_PAGE.replace("__HOST__", src).replace("__PROXY__", proxy.base)
+                .replace("__OPTIONS__", json.dumps(options)).replace("__SCRIPT__", script))
+        return host_site.add_html(f"/{host}{path}", html)
 
     return make
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from proxy.preview import RuntimeAssets
-from tests.client.conftest import ProxyClient, ViewPage, visible_text
+from tests.client.conftest import HOSTS, ProxyClient, ViewPage, visible_text
 
 pytestmark = pytest.mark.browser
 
@@ -97,10 +97,11 @@ def test_the_client_is_served_by_a_stable_name_that_redirects_to_an_immutable_fi
     assert proxy.request("GET", "/runtime/scene-client.0000000000000000.js").status == 404
 
 
-def test_a_scene_loads_and_renders_in_the_player(page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_scene_loads_and_renders_in_the_player(page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     meta = proxy.create_scene(scene("Alpha"), "alpha")
     assert meta["status"] == "ready"
-    page.goto(view_page("/one.html", js(ONE_SCENE, id=meta["id"], frame=12)))
+    page.goto(view_page("/one.html", js(ONE_SCENE, id=meta["id"], frame=12), host=host))
     wait_text(page, "[data-slot=one] h1", "Alpha title at 12")
     assert page.locator("[data-scene-error]").count() == 0
     module = page.evaluate("(id) => client.loadScene(id).then((m) => [typeof m.default, m.durationInFrames])",
@@ -109,13 +110,14 @@ def test_a_scene_loads_and_renders_in_the_player(page: Any, proxy: ProxyClient, 
     assert not page.errors.uncaught, page.errors.uncaught
 
 
+@pytest.mark.parametrize("host", HOSTS)
 def test_the_loading_state_is_visible_while_the_server_is_slow(
-        page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+        page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     meta = proxy.create_scene(scene("Slow"), "slow")
     held: list[Any] = []
     pattern = url_re(proxy.component_url(meta["id"]))
     page.route(pattern, lambda route: held.append(route))  # answered when the test lets it through
-    page.goto(view_page("/slow.html", js(ONE_SCENE, id=meta["id"], frame=3)))
+    page.goto(view_page("/slow.html", js(ONE_SCENE, id=meta["id"], frame=3), host=host))
 
     loading = page.locator("[data-slot=one] [data-scene-loading]")
     loading.wait_for(state="visible", timeout=TIMEOUT)
@@ -139,10 +141,12 @@ def test_the_loading_state_is_visible_while_the_server_is_slow(
     assert not page.errors.uncaught, page.errors.uncaught
 
 
-def test_a_never_compiled_scene_shows_its_error_panel(page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_never_compiled_scene_shows_its_error_panel(
+        page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     meta = proxy.create_scene(BROKEN, "broken")
     assert meta["status"] == "error"
-    page.goto(view_page("/broken.html", js(ONE_SCENE, id=meta["id"], frame=0)))
+    page.goto(view_page("/broken.html", js(ONE_SCENE, id=meta["id"], frame=0), host=host))
     wait_text(page, "[data-slot=one] [data-compilation-error] div", "Scene failed to compile")
     text = visible_text(page, "[data-slot=one]")
     assert "Scene failed to compile" in text
@@ -208,8 +212,9 @@ def test_a_503_with_retry_after_is_retried_after_that_wait_and_then_renders(
     assert not page.errors.uncaught, page.errors.uncaught
 
 
+@pytest.mark.parametrize("host", HOSTS)
 def test_retry_on_the_error_panel_imports_again_from_a_fresh_url(
-        page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+        page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     meta = proxy.create_scene(scene("Later"), "later")
     down = [True]
     urls: list[str] = []
@@ -222,7 +227,7 @@ def test_retry_on_the_error_panel_imports_again_from_a_fresh_url(
             route.continue_()
 
     page.route(url_re(proxy.component_url(meta["id"])), outage)
-    page.goto(view_page("/outage.html", js(ONE_SCENE, id=meta["id"], frame=2), retries=1))
+    page.goto(view_page("/outage.html", js(ONE_SCENE, id=meta["id"], frame=2), retries=1, host=host))
     panel = page.locator("[data-slot=one] [data-scene-error]")
     panel.wait_for(state="visible", timeout=TIMEOUT)
     text = panel.inner_text()
@@ -258,10 +263,11 @@ root.render(h(View));
 """
 
 
+@pytest.mark.parametrize("host", HOSTS)
 def test_an_edit_reimports_and_the_player_shows_the_new_text_without_a_reload(
-        page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+        page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     meta = proxy.create_scene(scene("Before"), "edited")
-    page.goto(view_page("/edit.html", js(EDITABLE, id=meta["id"], version=meta["compiledHash"])))
+    page.goto(view_page("/edit.html", js(EDITABLE, id=meta["id"], version=meta["compiledHash"]), host=host))
     wait_text(page, "[data-slot=edit] h1", "Before title at 7")
     page.evaluate("() => { window.sameDocument = true; window.loadingShown = 0; }")
 
@@ -293,12 +299,13 @@ root.render(h('div', { 'data-slot': 'project', style: { width: '640px' } },
 """
 
 
-def test_a_ten_scene_project_plays_in_a_series(page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_ten_scene_project_plays_in_a_series(page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     project = str(uuid.uuid4())
     ids = [proxy.create_scene(scene(f"S{i}", duration=30), f"s{i}", project_id=project)["id"] for i in range(10)]
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
-    page.goto(view_page("/series.html", js(PROJECT_IN_SERIES, project=project)))
+    page.goto(view_page("/series.html", js(PROJECT_IN_SERIES, project=project), host=host))
     page.wait_for_function("() => window.player && document.querySelector('[data-slot=project] h1')", timeout=TIMEOUT)
 
     info = page.evaluate("(p) => client.loadProject(p).then((x) => ({ order: x.order, scenes: x.scenes }))", project)
@@ -405,8 +412,9 @@ root.render(h(React.Fragment, null,
 """
 
 
+@pytest.mark.parametrize("host", HOSTS)
 def test_a_page_using_only_the_client_and_scene_boundary_never_shows_a_blank_screen(
-        page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+        page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     good = proxy.create_scene(scene("Good"), "good")
     broken = proxy.create_scene(BROKEN, "broken")
     project = str(uuid.uuid4())
@@ -416,7 +424,7 @@ def test_a_page_using_only_the_client_and_scene_boundary_never_shows_a_blank_scr
     requests: list[str] = []
     page.on("request", lambda r: requests.append(f"{r.method} {r.url}"))
     page.goto(view_page("/all.html", js(ONLY_CLIENT_AND_BOUNDARY, good=good["id"], broken=broken["id"],
-                                        unknown=unknown, project=project)))
+                                        unknown=unknown, project=project), host=host))
 
     wait_text(page, "[data-slot=good] h1", "Good title at 6")
     wait_text(page, "[data-slot=broken] [data-compilation-error] div", "Scene failed to compile")
