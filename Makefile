@@ -59,7 +59,7 @@ services:
 ## main thread, which the asyncio tests cannot share.
 BROWSER_TESTS := tests/browser tests/e2e tests/client
 test: install-dev services lint
-	node --test client/test/
+	node --test client/test/*.test.js
 	$(BIN)/pytest -q -p no:cacheprovider $(addprefix --ignore=,$(BROWSER_TESTS))
 	$(BIN)/pytest -q -p no:cacheprovider $(BROWSER_TESTS)
 
