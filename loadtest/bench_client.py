@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -226,8 +227,19 @@ def run(workdir: Path, out_dir: Path, reps: int) -> dict[str, Any]:
     return summary
 
 
+def host_line() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        model = f"{names[0] if names else model} x{len(names)}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {model}, load average {load}"
+
+
 def render(summary: dict[str, Any]) -> list[str]:
-    rows = ["| view | way | all modules in hand (ms, median) | rendered (ms, median) |", "|---|---|---|---|"]
+    rows = [f"{host_line()}; {summary['reps']} repetitions", "",
+            "| view | way | all modules in hand (ms, median) | rendered (ms, median) |", "|---|---|---|---|"]
     for mode in MODES:
         view, way = mode.split(" ")
         rows.append(f"| {view} | {way} | {summary[f'{mode} components']:.1f} | {summary[f'{mode} frame']:.1f} |")
