@@ -132,6 +132,8 @@ export async function withRetries(attempt, { retries = 3, timeoutMs = 15000, pro
     } catch (err) {
       failure = err;
     }
+    // the module arrived but is not a scene: importing it again gives the same module
+    if (failure instanceof SceneLoadError && failure.code === 'bad_module') throw failure;
     let answer = null;
     if (probe && !(failure instanceof SceneLoadError && failure.status)) {
       try { answer = await withTimeout(Promise.resolve(probe(n)), timeoutMs); } catch { answer = null; }

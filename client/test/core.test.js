@@ -117,6 +117,15 @@ test('after the last retry the error says how many attempts failed and why', asy
     && err.message === 'project p1 failed to load after 3 attempts: offline');
 });
 
+test('a module that is not a scene is not imported again', async () => {
+  let attempts = 0;
+  await assert.rejects(withRetries(async () => {
+    attempts += 1;
+    throw new SceneLoadError('no default export component', { code: 'bad_module' });
+  }, { retries: 3, probe: async () => ({ status: 0 }), wait: noWait }), (err) => err.code === 'bad_module');
+  assert.equal(attempts, 1);
+});
+
 test('an attempt that hangs times out and is retried', async () => {
   let n = 0;
   const value = await withRetries(() => { n += 1; return n === 1 ? new Promise(() => {}) : Promise.resolve('late'); }, {
