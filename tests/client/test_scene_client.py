@@ -450,3 +450,49 @@ def test_a_page_using_only_the_client_and_scene_boundary_never_shows_a_blank_scr
     }""", [unknown])
     assert typed == [["SceneLoadError", 404, False], ["SceneLoadError", 400, False]]
     assert not page.errors.uncaught, page.errors.uncaught
+
+
+CUSTOM_BOUNDARY = """
+function Scene({ id }) {
+  const Component = SC.useSceneComponent(client, id);
+  return h(RemotionPlayer.Player, { component: Component, durationInFrames: 90, fps: 30,
+    compositionWidth: 1920, compositionHeight: 1080, initialFrame: 9, style: { width: '100%' } });
+}
+window.reported = [];
+function View() {
+  const [id, setId] = React.useState(__UNKNOWN__);
+  window.showScene = setId;
+  return h('div', { className: 'slot', 'data-slot': 'custom' }, h(SC.SceneBoundary, {
+    resetKeys: [id],
+    fallback: h('p', { 'data-custom-loading': '' }, 'Fetching the scene'),
+    errorFallback: ({ error, retry }) => h('p', { 'data-custom-error': '', onClick: retry },
+      'Custom panel: ' + error.status + ' ' + error.sceneId),
+    onError: (error) => window.reported.push([error.name, error.status]),
+  }, h(Scene, { id })));
+}
+root.render(h(View));
+"""
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_scene_boundary_takes_its_own_fallbacks_reports_errors_and_resets_when_its_keys_change(
+        page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
+    good = proxy.create_scene(scene("Reset"), "reset")
+    unknown = str(uuid.uuid4())
+    held: list[Any] = []
+    pattern = url_re(proxy.component_url(good["id"]))
+    page.route(pattern, lambda route: held.append(route))
+    page.goto(view_page("/custom.html", js(CUSTOM_BOUNDARY, unknown=unknown), host=host))
+
+    wait_text(page, "[data-custom-error]", f"Custom panel: 404 {unknown}")
+    assert page.evaluate("window.reported") == [["SceneLoadError", 404]]
+    assert page.locator("[data-scene-error]").count() == 0  # the default panel is not used
+
+    page.evaluate("(id) => window.showScene(id)", good["id"])  # a new key clears the error
+    wait_text(page, "[data-custom-loading]", "Fetching the scene")
+    for route in held:
+        route.continue_()
+    page.unroute(pattern)
+    wait_text(page, "[data-slot=custom] h1", "Reset title at 9")
+    assert page.locator("[data-custom-error]").count() == 0
+    assert not page.errors.uncaught, page.errors.uncaught
