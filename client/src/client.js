@@ -109,7 +109,7 @@ export function createSceneClient({ baseUrl = '', retries = 3, timeoutMs = 15000
         const query = userId == null ? '' : `?userId=${encodeURIComponent(String(userId))}`;
         const answer = fetch(`${base}/api/flags/${encodeURIComponent(String(flag))}${query}`, { cache: 'no-store' })
           .then((r) => (r.ok ? r.json() : null))
-          .then((body) => Boolean(body && body.enabled === true))
+          .then((body) => (body && typeof body === 'object' ? body.enabled === true : null))
           .catch(() => null);
         flags.set(key, answer.then((enabled) => {
           if (enabled === null) flags.delete(key); // unknown: ask again next time
