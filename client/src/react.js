@@ -19,7 +19,7 @@ const loaders = {
 // stays here until its Retry, so a re-render shows the error instead of importing again.
 const records = new WeakMap();
 
-function read(client, kind, id, version) {
+function record(client, kind, id, version) {
   let map = records.get(client);
   if (!map) records.set(client, (map = new Map()));
   const key = `${kind}\u0000${id}\u0000${version == null ? '' : String(version)}`;
@@ -28,11 +28,16 @@ function read(client, kind, id, version) {
     const loading = loaders[kind](client, id, version);
     promise = loading.status ? loading : track(loading);
     map.set(key, promise);
+    if (map.size > 500) map.delete(map.keys().next().value);
     promise.catch((error) => {
       if (error && typeof error === 'object') error.retry = () => { if (map.get(key) === promise) map.delete(key); };
     });
   }
-  if (map.size > 500) map.delete(map.keys().next().value);
+  return promise;
+}
+
+function read(client, kind, id, version) {
+  const promise = record(client, kind, id, version);
   if (promise.status === 'fulfilled') return promise.value;
   if (promise.status === 'rejected') throw promise.reason;
   const R = react();
@@ -53,7 +58,7 @@ function useSettled(client, kind, id, version) {
     let live = true;
     const show = () => { if (live) setShown({ id, version }); };
     if (!sameId) show();
-    else loaders[kind](client, id, version).then(show, show);
+    else record(client, kind, id, version).then(show, show);
     return () => { live = false; };
   }, [client, kind, id, version, sameId, settled]);
   return read(client, kind, id, sameId ? shown.version : version);

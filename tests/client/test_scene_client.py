@@ -496,3 +496,28 @@ def test_scene_boundary_takes_its_own_fallbacks_reports_errors_and_resets_when_i
     wait_text(page, "[data-slot=custom] h1", "Reset title at 9")
     assert page.locator("[data-custom-error]").count() == 0
     assert not page.errors.uncaught, page.errors.uncaught
+
+
+def test_a_new_version_that_cannot_be_loaded_shows_the_error_after_one_round_of_retries(
+        page: Any, proxy: ProxyClient, view_page: ViewPage) -> None:
+    meta = proxy.create_scene(scene("Kept"), "kept")
+    edited = proxy.update_scene(meta["id"], scene("Unreachable"))
+    new_version: list[str] = []
+
+    def refuse_the_new_version(route: Any) -> None:
+        if f"v={edited['compiledHash']}" in route.request.url:
+            new_version.append(f"{route.request.method} {route.request.url}")
+            route.fulfill(status=503, body="down", headers={"Access-Control-Allow-Origin": "*"})
+        else:
+            route.continue_()
+
+    page.route(url_re(proxy.component_url(meta["id"])), refuse_the_new_version)
+    page.goto(view_page("/edit-fails.html", js(EDITABLE, id=meta["id"], version=meta["compiledHash"]), retries=1))
+    wait_text(page, "[data-slot=edit] h1", "Unreachable title at 7")  # the current artifact, old version key
+    page.evaluate("(v) => window.setVersion(v)", edited["compiledHash"])
+    panel = page.locator("[data-slot=edit] [data-scene-error]")
+    panel.wait_for(state="visible", timeout=TIMEOUT)
+    assert "failed to load after 2 attempts" in panel.inner_text()
+    page.wait_for_timeout(1500)  # nothing more is tried behind the panel
+    gets = [r for r in new_version if r.startswith("GET ")]
+    assert len(gets) == 2, new_version
