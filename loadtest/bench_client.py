@@ -16,7 +16,9 @@ and the runtime come from the cache) and the module map is empty (every page imp
 - overhead: one `import()` of /runtime/scene-client.js with a warm HTTP cache (the client's one-time
   cost per page); then, in that page whose module map already holds every module (no network at
   all), 30 `client.loadScene` calls (a new client each round) against 30 `import()` calls, 50 rounds
-  each, alternating: the client's own JavaScript per scene.
+  each, alternating: the client's own JavaScript per scene; and 30 `<ServerScene>` against 30
+  Suspense + Player with the components in hand, each into a fresh root until one animation frame
+  after the commit, 12 alternating rounds: what the React bindings add to rendering.
 
 "components": every module in hand. "frame": rendered and one animation frame later.
 
@@ -72,7 +74,7 @@ async function run() {
     await Promise.all(IDS.map((id) => client.loadScene(id)));
     window.__t1 = performance.now();
     view = h(React.Fragment, null, IDS.map((id, i) => slot(i, h(SC.ServerScene, { client, sceneId: id,
-      initialFrame: 20, style: { width: 160 } }))));
+      initialFrame: 20, controls: false, style: { width: 160 } }))));  // the plain Players have no controls either
   } else if (MODE === 'project plain') {
     const m = await import(BASE + '/api/projects/' + PROJECT + '/components');
     window.__t1 = performance.now();
@@ -126,7 +128,35 @@ async function run() {
     }
   }
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  window.__bench = { plain: median(plain), client: median(client), scenes: IDS.length, clientImport };
+  // rendering: 30 Players with the components in hand against 30 <ServerScene> (records warm), each
+  // into a fresh root, committed and one animation frame later; alternating, 12 rounds, 2 untimed
+  const h = React.createElement;
+  const c = SC.createSceneClient({ baseUrl: BASE });
+  const mods = await Promise.all(IDS.map((id) => c.loadScene(id)));
+  const props = { durationInFrames: 150, fps: 30, compositionWidth: 1920, compositionHeight: 1080,
+    initialFrame: 20, controls: false, style: { width: 160 } };
+  const views = {
+    plain: () => mods.map((m, i) => h('div', { key: i }, h(React.Suspense, { fallback: null },
+      h(RemotionPlayer.Player, Object.assign({ component: m.default }, props))))),
+    client: () => IDS.map((id, i) => h('div', { key: i }, h(SC.ServerScene, Object.assign({ client: c, sceneId: id },
+      props)))),
+  };
+  const rendered = { plain: [], client: [] };
+  for (let round = 0; round < 12; round += 1) {
+    for (const way of (round % 2 ? ['plain', 'client'] : ['client', 'plain'])) {
+      const el = document.body.appendChild(document.createElement('div'));
+      const root = ReactDOM.createRoot(el);
+      const t0 = performance.now();
+      root.render(h(React.Fragment, null, views[way]()));
+      await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      if (round > 1) rendered[way].push(performance.now() - t0);
+      if (!el.innerText.trim()) throw new Error(way + ' rendered nothing');
+      root.unmount();
+      el.remove();
+    }
+  }
+  window.__bench = { plain: median(plain), client: median(client), scenes: IDS.length, clientImport,
+    renderPlain: median(rendered.plain), renderClient: median(rendered.client) };
 }
 run().catch((e) => { window.__bench = { error: String(e && e.stack || e) }; }).finally(() => console.log('bench-done'));
 </script></body></html>
@@ -223,6 +253,8 @@ def run(workdir: Path, out_dir: Path, reps: int) -> dict[str, Any]:
     summary["overhead plain"] = statistics.median(o["plain"] for o in overhead)
     summary["overhead client"] = statistics.median(o["client"] for o in overhead)
     summary["client import"] = statistics.median(o["clientImport"] for o in overhead)
+    summary["render plain"] = statistics.median(o["renderPlain"] for o in overhead)
+    summary["render client"] = statistics.median(o["renderClient"] for o in overhead)
     (out_dir / "client.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -251,6 +283,9 @@ def render(summary: dict[str, Any]) -> list[str]:
     rows.append(f"- the client's own JavaScript, module map warm (no network): {summary['overhead client']:.2f} ms "
                 f"for {GALLERY} loadScene against {summary['overhead plain']:.2f} ms for {GALLERY} import(): "
                 f"{per * 1000:+.0f} us per scene")
+    per = (summary["render client"] - summary["render plain"]) / GALLERY
+    rows.append(f"- rendering, components in hand: {GALLERY} <ServerScene> {summary['render client']:.1f} ms against "
+                f"{GALLERY} Suspense + Player {summary['render plain']:.1f} ms: {per * 1000:+.0f} us per scene")
     rows.append("- once per page: import('/runtime/scene-client.js'), HTTP cache warm: "
                 f"{summary['client import']:.1f} ms")
     return rows
