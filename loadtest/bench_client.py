@@ -15,10 +15,10 @@ and the runtime come from the cache) and the module map is empty (every page imp
   `client.loadProject`, then the project in a `<Series>` in one Player.
 - overhead: one `import()` of /runtime/scene-client.js with a warm HTTP cache (the client's one-time
   cost per page); then, in that page whose module map already holds every module (no network at
-  all), 30 `client.loadScene` calls (a new client each round) against 30 `import()` calls, 50 rounds
-  each, alternating: the client's own JavaScript per scene; and 30 `<ServerScene>` against 30
-  Suspense + Player with the components in hand, each into a fresh root until one animation frame
-  after the commit, 12 alternating rounds: what the React bindings add to rendering.
+  all): 30 `<ServerScene>` against 30 Suspense + Player with the components in hand, each into a
+  fresh root until one animation frame after the commit, 30 alternating rounds (what the React
+  bindings add to rendering); then 30 `client.loadScene` calls (a new client each round) against 30
+  `import()` calls, 50 alternating rounds (the client's own JavaScript per scene).
 
 "components": every module in hand. "frame": rendered and one animation frame later.
 
@@ -114,22 +114,9 @@ async function run() {
   const clientImport = performance.now() - c0;
   const urls = IDS.map((id) => BASE + '/api/components/' + id);
   await Promise.all(urls.map((u) => import(u)));  // every module now in this page's module map
-  const plain = [], client = [];
-  for (let round = 0; round < 50; round += 1) {
-    const order = round % 2 ? ['plain', 'client'] : ['client', 'plain'];
-    for (const way of order) {
-      const t0 = performance.now();
-      if (way === 'plain') await Promise.all(urls.map((u) => import(u)));
-      else {
-        const c = SC.createSceneClient({ baseUrl: BASE });
-        await Promise.all(IDS.map((id) => c.loadScene(id)));
-      }
-      (way === 'plain' ? plain : client).push(performance.now() - t0);
-    }
-  }
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   // rendering: 30 Players with the components in hand against 30 <ServerScene> (records warm), each
-  // into a fresh root, committed and one animation frame later; alternating, 12 rounds, 2 untimed
+  // into a fresh root, committed and one animation frame later; alternating, 2 untimed rounds
   const h = React.createElement;
   const c = SC.createSceneClient({ baseUrl: BASE });
   const mods = await Promise.all(IDS.map((id) => c.loadScene(id)));
@@ -142,7 +129,7 @@ async function run() {
       props)))),
   };
   const rendered = { plain: [], client: [] };
-  for (let round = 0; round < 12; round += 1) {
+  for (let round = 0; round < 32; round += 1) {
     for (const way of (round % 2 ? ['plain', 'client'] : ['client', 'plain'])) {
       const el = document.body.appendChild(document.createElement('div'));
       const root = ReactDOM.createRoot(el);
@@ -153,6 +140,19 @@ async function run() {
       if (!el.innerText.trim()) throw new Error(way + ' rendered nothing');
       root.unmount();
       el.remove();
+    }
+  }
+  const plain = [], client = [];
+  for (let round = 0; round < 50; round += 1) {
+    const order = round % 2 ? ['plain', 'client'] : ['client', 'plain'];
+    for (const way of order) {
+      const t0 = performance.now();
+      if (way === 'plain') await Promise.all(urls.map((u) => import(u)));
+      else {
+        const c = SC.createSceneClient({ baseUrl: BASE });
+        await Promise.all(IDS.map((id) => c.loadScene(id)));
+      }
+      (way === 'plain' ? plain : client).push(performance.now() - t0);
     }
   }
   window.__bench = { plain: median(plain), client: median(client), scenes: IDS.length, clientImport,
@@ -250,6 +250,10 @@ def run(workdir: Path, out_dir: Path, reps: int) -> dict[str, Any]:
     for mode, rows in samples.items():
         for metric in ("components", "frame"):
             summary[f"{mode} {metric}"] = statistics.median(r[metric] for r in rows)
+    for view in ("gallery", "project"):  # both ways ran back to back in each repetition: pair them
+        for metric in ("components", "frame"):
+            pairs = zip(samples[f"{view} client"], samples[f"{view} plain"], strict=True)
+            summary[f"{view} {metric} paired"] = statistics.median(c[metric] - p[metric] for c, p in pairs)
     summary["overhead plain"] = statistics.median(o["plain"] for o in overhead)
     summary["overhead client"] = statistics.median(o["client"] for o in overhead)
     summary["client import"] = statistics.median(o["clientImport"] for o in overhead)
@@ -277,8 +281,9 @@ def render(summary: dict[str, Any]) -> list[str]:
         rows.append(f"| {view} | {way} | {summary[f'{mode} components']:.1f} | {summary[f'{mode} frame']:.1f} |")
     for view, n in (("gallery", summary["gallery"]), ("project", summary["project"])):
         for metric in ("components", "frame"):
-            delta = summary[f"{view} client {metric}"] - summary[f"{view} plain {metric}"]
-            rows.append(f"- {view} {metric}: client - plain = {delta:+.1f} ms, {delta / n:+.2f} ms per scene ({n})")
+            delta = summary[f"{view} {metric} paired"]
+            rows.append(f"- {view} {metric}: client - plain, median of the per-repetition differences = "
+                        f"{delta:+.1f} ms, {delta / n:+.2f} ms per scene ({n})")
     per = (summary["overhead client"] - summary["overhead plain"]) / GALLERY
     rows.append(f"- the client's own JavaScript, module map warm (no network): {summary['overhead client']:.2f} ms "
                 f"for {GALLERY} loadScene against {summary['overhead plain']:.2f} ms for {GALLERY} import(): "
