@@ -4,13 +4,17 @@
 #   docker run -p 8080:8080 -e PROXY_DATABASE_URL=postgresql://... -e PROXY_STORAGE_URL=s3://... artifact-proxy
 # Configuration is by environment only (PROXY_*; S3 credentials the standard AWS_* way).
 
-# --- 1. Node: compiler dependencies + the browser host runtime bundle ------------------------------
+# --- 1. Node: compiler dependencies, the browser host runtime bundle, the scene client ---------------
 FROM node:20-bookworm-slim AS node-build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY runtime/ runtime/
 RUN node runtime/build.mjs
+# the scene client served at /runtime/scene-client.js (built with the esbuild installed above)
+COPY client/build.mjs client/package.json client/
+COPY client/src/ client/src/
+RUN node client/build.mjs
 
 # --- 2. Python: the package and its dependencies in a virtualenv -----------------------------------
 FROM python:3.11-slim-bookworm AS python-build
@@ -45,6 +49,7 @@ COPY --from=node-build /app/node_modules/esbuild node_modules/esbuild
 COPY --from=node-build /app/node_modules/@esbuild node_modules/@esbuild
 COPY --from=node-build /app/node_modules/@babel node_modules/@babel
 COPY --from=node-build /app/build/runtime build/runtime
+COPY --from=node-build /app/build/client build/client
 COPY package.json ./
 # the embedded defaults keep SQLite and artifacts under ./data: the only path the app writes
 RUN mkdir -p /app/data && chown app:app /app/data

@@ -6,17 +6,19 @@ STAMP   := $(VENV)/.installed
 DEVSTAMP:= $(VENV)/.installed-dev
 NPMSTAMP:= node_modules/.installed
 RUNTIME := build/runtime/manifest.json
+CLIENT  := build/client/manifest.json
+CLIENTNPM := client/node_modules/.installed
 
 # promtool lands in .tools/bin (scripts/ensure-services.sh); hadolint comes with the venv
 export PATH := $(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: install install-dev run test test-fast lint bench loadtest soak clean services
 
-## install: what serving needs (runtime Python packages, npm packages, the browser runtime)
-install: $(STAMP) $(NPMSTAMP) $(RUNTIME)
+## install: what serving needs (runtime Python packages, npm packages, the browser runtime, the scene client)
+install: $(STAMP) $(NPMSTAMP) $(RUNTIME) $(CLIENT)
 
 ## install-dev: install + the development tools (pytest, locust, moto, ruff, playwright, ...)
-install-dev: install $(DEVSTAMP)
+install-dev: install $(DEVSTAMP) $(CLIENTNPM)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +37,15 @@ $(NPMSTAMP): package.json package-lock.json
 $(RUNTIME): $(NPMSTAMP) $(shell find runtime -type f 2>/dev/null)
 	node runtime/build.mjs
 
+# the scene client (client/): served at /runtime/scene-client.js, built with the root's esbuild
+$(CLIENT): $(NPMSTAMP) $(shell find client/src client/build.mjs -type f 2>/dev/null)
+	node client/build.mjs
+
+# the client's dev dependencies (install-dev): real React 18 and 19 + Remotion for its browser tests, tsc
+$(CLIENTNPM): client/package.json client/package-lock.json
+	cd client && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## run: install, then serve on the embedded defaults (SQLite + ./data + in-process cache) at :8080
 run: install
 	$(BIN)/artifact-proxy serve
@@ -46,8 +57,9 @@ services:
 ## test: install, start services, lint, the whole suite (what CI runs).
 ## The browser suites run in their own process: sync Playwright keeps an event loop running in the
 ## main thread, which the asyncio tests cannot share.
-BROWSER_TESTS := tests/browser tests/e2e
+BROWSER_TESTS := tests/browser tests/e2e tests/client
 test: install-dev services lint
+	node --test client/test/*.test.js
 	$(BIN)/pytest -q -p no:cacheprovider $(addprefix --ignore=,$(BROWSER_TESTS))
 	$(BIN)/pytest -q -p no:cacheprovider $(BROWSER_TESTS)
 

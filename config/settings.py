@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     shutdown_timeout_seconds: float = Field(10.0, ge=0)
     runtime_dir: str | None = None  # where the built browser host runtime lives (default: build/runtime)
+    client_dir: str | None = None  # where the built scene client lives (default: build/client)
 
     @field_validator("database_url")
     @classmethod

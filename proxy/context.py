@@ -37,6 +37,7 @@ class AppContext:
     projects: ProjectBundles
     cluster: Cluster | None = None  # Redis L2 + bus + lease, when PROXY_REDIS_URL is set
     runtime: Runtime | None = None
+    scene_client: Runtime | None = None  # the scene client module, served like the runtime
 
     async def close(self) -> None:
         """The one close sequence (server, backfill, benchmarks): what depends on others goes first."""

@@ -1,4 +1,6 @@
-"""The built browser host runtime (`node runtime/build.mjs`), loaded once at start-up."""
+"""The built browser assets, loaded once at start-up: the host runtime (`node runtime/build.mjs`)
+and the scene client (`node client/build.mjs`). Each build writes `<name>.<hash>.js` and a
+manifest.json into its own directory."""
 
 from __future__ import annotations
 
@@ -15,9 +17,14 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# The only shape build.mjs writes; anything else in a manifest is refused, since the name
-# ends up in a URL and a route pattern.
-_FILENAME = re.compile(r"^host-runtime\.([0-9a-f]{16})\.js$")
+HOST_RUNTIME = "host-runtime"
+SCENE_CLIENT = "scene-client"
+
+
+def _filename(name: str) -> re.Pattern[str]:
+    """The only shape the builds write; anything else in a manifest is refused, since the name
+    ends up in a URL and a route pattern."""
+    return re.compile(rf"^{re.escape(name)}\.([0-9a-f]{{16}})\.js$")
 
 
 class RuntimeAssetsError(RuntimeError):
@@ -28,8 +35,13 @@ def default_runtime_dir() -> Path:
     return REPO_ROOT / "build" / "runtime"
 
 
-def _rebuild_hint(directory: Path) -> str:
-    return f"run `make install` (or `node runtime/build.mjs`) to build the browser runtime into {directory}"
+def default_client_dir() -> Path:
+    return REPO_ROOT / "build" / "client"
+
+
+def _rebuild_hint(directory: Path, name: str = HOST_RUNTIME) -> str:
+    script = "client/build.mjs" if name == SCENE_CLIENT else "runtime/build.mjs"
+    return f"run `make install` (or `node {script}`) to build {name} into {directory}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,31 +63,37 @@ class RuntimeAssets:
         return f'"{self.hash}"'
 
     @classmethod
-    def load(cls, directory: str | Path | None = None) -> RuntimeAssets:
-        root = Path(directory) if directory else default_runtime_dir()
+    def load(cls, directory: str | Path | None = None, name: str = HOST_RUNTIME) -> RuntimeAssets:
+        default = default_client_dir() if name == SCENE_CLIENT else default_runtime_dir()
+        root = Path(directory) if directory else default
         manifest_path = root / "manifest.json"
+        hint = _rebuild_hint(root, name)
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise RuntimeAssetsError(f"no browser runtime at {manifest_path}: {_rebuild_hint(root)}") from None
+            raise RuntimeAssetsError(f"no {name} build at {manifest_path}: {hint}") from None
         except (OSError, ValueError) as e:
-            raise RuntimeAssetsError(f"unreadable {manifest_path} ({e}): {_rebuild_hint(root)}") from None
+            raise RuntimeAssetsError(f"unreadable {manifest_path} ({e}): {hint}") from None
         filename = manifest.get("file") if isinstance(manifest, dict) else None
-        match = _FILENAME.match(filename) if isinstance(filename, str) else None
+        match = _filename(name).match(filename) if isinstance(filename, str) else None
         if not match:
-            raise RuntimeAssetsError(f"{manifest_path} names no host-runtime.<hash>.js file: {_rebuild_hint(root)}")
+            raise RuntimeAssetsError(f"{manifest_path} names no {name}.<hash>.js file: {hint}")
         try:
             body = (root / filename).read_bytes()
         except OSError as e:
-            raise RuntimeAssetsError(f"cannot read {root / filename} ({e.strerror}): {_rebuild_hint(root)}") from None
+            raise RuntimeAssetsError(f"cannot read {root / filename} ({e.strerror}): {hint}") from None
         digest = hashlib.sha256(body).hexdigest()[:16]
         if digest != match.group(1) or manifest.get("hash") != digest:
-            raise RuntimeAssetsError(f"{root / filename} does not match its hash: {_rebuild_hint(root)}")
+            raise RuntimeAssetsError(f"{root / filename} does not match its hash: {hint}")
         return cls(filename=filename, hash=digest, body=body)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RuntimeAssets:
         return cls.load(settings.runtime_dir)
+
+    @classmethod
+    def scene_client(cls, settings: Settings) -> RuntimeAssets:
+        return cls.load(settings.client_dir, SCENE_CLIENT)
 
     def serves(self, filename: str) -> bool:
         """True for the one file name `/runtime/{file}` answers; everything else is a 404."""

@@ -1,5 +1,5 @@
 """GET /preview/{sceneId}: a page that plays the scene; GET /runtime/{file}: the host runtime it loads
-(content-addressed and immutable, like artifacts)."""
+and the scene client module host apps import (both content-addressed and immutable, like artifacts)."""
 
 from __future__ import annotations
 
@@ -29,14 +29,20 @@ log = logging.getLogger("artifact_proxy.preview")
 
 
 def load_runtime(c: AppContext) -> None:
-    """The runtime is built by `make install`; without it the API still serves, preview says why."""
+    """The runtime and the scene client are built by `make install`; without them the API still
+    serves, and their routes say why."""
     try:
         assets = RuntimeAssets.from_settings(c.settings)
+        # 1.5 MB: brotli 9 costs ~0.1 s once at start, quality 11 would cost seconds per worker
+        c.runtime = Runtime(assets, with_brotli(encode(assets.hash, assets.body, immutable_headers), quality=9))
     except RuntimeAssetsError as e:
         log.warning("host runtime not loaded; /preview is unavailable: %s", e)
-        return
-    # 1.5 MB: brotli 9 costs ~0.1 s once at start, quality 11 would cost seconds per worker
-    c.runtime = Runtime(assets, with_brotli(encode(assets.hash, assets.body, immutable_headers), quality=9))
+    try:
+        client = RuntimeAssets.scene_client(c.settings)
+        c.scene_client = Runtime(client, with_brotli(encode(client.hash, client.body, immutable_headers),
+                                                     quality=11))  # ~10 KB
+    except RuntimeAssetsError as e:
+        log.warning("scene client not loaded; /runtime/scene-client.js is unavailable: %s", e)
 
 
 def _runtime(request: web.Request) -> Runtime:
@@ -62,16 +68,36 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
+def _scene_client(request: web.Request) -> Runtime:
+    client = ctx(request).scene_client
+    if client is None:
+        fail(503, "runtime_missing", "the scene client is not built: run `make install`")
+    return client
+
+
+def _latest(runtime: Runtime) -> web.StreamResponse:
+    """A stable name for host apps on other origins: 302 to the current content-addressed file."""
+    return web.Response(status=302, headers={"Location": runtime.assets.url_path,
+                                             "Cache-Control": "no-cache", **Cors.PUBLIC})
+
+
 @routes.get("/runtime/host-runtime.js")
 async def runtime_latest(request: web.Request) -> web.StreamResponse:
-    """A stable name for host apps on other origins: 302 to the current content-addressed file."""
-    return web.Response(status=302, headers={"Location": _runtime(request).assets.url_path,
-                                             "Cache-Control": "no-cache", **Cors.PUBLIC})
+    return _latest(_runtime(request))
+
+
+@routes.get("/runtime/scene-client.js")
+async def scene_client_latest(request: web.Request) -> web.StreamResponse:
+    return _latest(_scene_client(request))
 
 
 @routes.get("/runtime/{file}")
 async def runtime_script(request: web.Request) -> web.StreamResponse:
+    file = request.match_info["file"]
+    client = ctx(request).scene_client
+    if client is not None and client.assets.serves(file):
+        return serve_immutable(request, client.encoded)
     runtime = _runtime(request)
-    if not runtime.assets.serves(request.match_info["file"]):
+    if not runtime.assets.serves(file):
         fail(404, "not_found", "no such runtime file")
     return serve_immutable(request, runtime.encoded)

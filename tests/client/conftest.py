@@ -1,0 +1,141 @@
+"""Scene client fixtures: the built client (rebuilt when its sources changed), one real
+`artifact-proxy serve` process serving it, and host-app pages on another origin that load the host
+runtime and the client from the proxy the way a product view would."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from proxy.preview import RuntimeAssets, default_client_dir
+from proxy.preview.runtime import SCENE_CLIENT
+from tests.browser.fixtures import PageErrors, StaticServer
+from tests.e2e.conftest import ProxyClient
+from tests.fixtures_server import ServerProcess, free_port, server_env
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CLIENT_DIR = REPO_ROOT / "client"
+
+
+def build_scene_client(out_dir: Path | None = None) -> RuntimeAssets:
+    """Build the client if its sources changed since the last build, then load it."""
+    target = out_dir or default_client_dir()
+    manifest = target / "manifest.json"
+    sources = [CLIENT_DIR / "build.mjs", *(CLIENT_DIR / "src").rglob("*.js")]
+    if not manifest.exists() or any(p.stat().st_mtime > manifest.stat().st_mtime for p in sources):
+        subprocess.run(["node", str(CLIENT_DIR / "build.mjs"), str(target)], cwd=REPO_ROOT, check=True,
+                       capture_output=True, timeout=60)
+    return RuntimeAssets.load(target, SCENE_CLIENT)
+
+
+@pytest.fixture(scope="session")
+def scene_client_assets() -> RuntimeAssets:
+    return build_scene_client()
+
+
+@pytest.fixture(scope="package")
+def proxy_server(tmp_path_factory: pytest.TempPathFactory, runtime_assets: RuntimeAssets,
+                 scene_client_assets: RuntimeAssets) -> Iterator[ServerProcess]:
+    tmp = tmp_path_factory.mktemp("client-proxy")
+    server = ServerProcess(free_port(), server_env(database_url=f"sqlite:///{tmp}/p.sqlite3",
+                                                   storage_url=f"file://{tmp}/artifacts", cors_origins="*"),
+                           1, tmp / "server.log")
+    server.start()
+    yield server
+    server.stop(signal.SIGTERM)
+
+
+@pytest.fixture(scope="package")
+def proxy(proxy_server: ServerProcess) -> ProxyClient:
+    return ProxyClient(proxy_server)
+
+
+def build_test_host(react: str, out_file: Path) -> bytes:
+    """A host app bundling the real React `react` (18 or 19), ReactDOM, Remotion and Remotion
+    Player from client/'s dev dependencies, published with installHostGlobals."""
+    subprocess.run(["node", str(CLIENT_DIR / "test" / "host" / "build.mjs"), react, str(out_file)],
+                   cwd=REPO_ROOT, check=True, capture_output=True, timeout=120)
+    return out_file.read_bytes()
+
+
+# Where a view's globals come from: the proxy's host runtime, or an app's own bundle on React 18 / 19.
+HOSTS = ["runtime", "react18", "react19"]
+
+
+@pytest.fixture(scope="package")
+def host_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticServer]:
+    site = StaticServer()
+    site.add("/favicon.ico", b"", "image/x-icon")
+    out = tmp_path_factory.mktemp("client-hosts")
+    for react in ("18", "19"):
+        site.add_js(f"/host-react{react}.js", build_test_host(react, out / f"host-react{react}.js"))
+    yield site
+    site.close()
+
+
+@pytest.fixture(scope="package")
+def client_context(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(client_context: Any) -> Iterator[Any]:
+    pg = client_context.new_page()
+    errors = PageErrors()
+    pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
+    pg.on("console", lambda msg: errors.console_errors.append(msg.text) if msg.type == "error" else None)
+    pg.errors = errors
+    yield pg
+    pg.close()
+
+
+# A product view: its globals (React, ReactDOM, Remotion, RemotionPlayer) from the proxy's host runtime
+# or from the app's own bundle, the scene client by its stable name on the proxy, then the view's own
+# script with `SC` (the client module), `client`, `h` (React.createElement) and `root` in scope.
+HOST_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>scene client view</title>
+<style>body{margin:0;background:#111;color:#eee;font:14px sans-serif}
+.slot{position:relative;width:300px;display:inline-block;margin:2px;vertical-align:top}</style>
+<script crossorigin="anonymous" src="__HOST__"></script>
+</head><body><div id="root"></div>
+<script type="module">
+import * as SC from '__PROXY__/runtime/scene-client.js';
+const h = React.createElement;
+const client = SC.createSceneClient(Object.assign({ baseUrl: '__PROXY__' }, __OPTIONS__));
+window.SC = SC;
+window.client = client;
+const root = ReactDOM.createRoot(document.getElementById('root'));
+__SCRIPT__
+</script>
+</body></html>
+"""
+
+ViewPage = Callable[..., str]
+
+
+@pytest.fixture
+def view_page(host_site: StaticServer, proxy: ProxyClient) -> ViewPage:
+    """view_page(path, script, host="runtime", **client_options) -> the URL of a host page running
+    `script` with the globals of `host` (one of HOSTS)."""
+
+    def make(path: str, script: str, host: str = "runtime", **options: Any) -> str:
+        src = f"{proxy.base}/runtime/host-runtime.js" if host == "runtime" else host_site.url(f"/host-{host}.js")
+        html = (HOST_PAGE.replace("__HOST__", src).replace("__PROXY__", proxy.base)
+                .replace("__OPTIONS__", json.dumps(options)).replace("__SCRIPT__", script))
+        return host_site.add_html(f"/{host}{path}", html)
+
+    return make
+
+
+def visible_text(page: Any, selector: str) -> str:
+    """innerText of everything `selector` matches (only rendered, visible text counts)."""
+    return str(page.evaluate(
+        "(sel) => Array.from(document.querySelectorAll(sel)).map((e) => e.innerText).join('\\n')", selector)).strip()
