@@ -65,9 +65,19 @@ class MappingCache(Generic[V]):
         value, expired = self.lookup(key, now)
         return value if allow_stale or not expired else None
 
+    def last_known(self, key: uuid.UUID, now: float | None = None) -> V | None:
+        """For stale-if-error only: the last value cached for `key` within its stale window, even if
+        it expired or was invalidated since. When the database cannot say what is current, the last
+        artifact a scene had is still a working module (an edit made just before an outage, or
+        its own write echoed back by the database, must not turn a redirect into a 503)."""
+        entry = self._entries.get(key)
+        if entry is None or (time.monotonic() if now is None else now) >= entry.stale_until:
+            return None
+        return entry.value
+
     def put(self, key: uuid.UUID, value: V, ticket: Ticket, ttl: float | None = None) -> None:
-        if not self.current(key, ticket):
-            return  # an edit (or a cleared cache) came after the read: the value may predate it
+        # An edit (or a clear) after the read makes the value possibly outdated: it is kept under its
+        # old ticket, so lookups miss it, and only last_known() (stale-if-error) may still use it.
         if key not in self._entries and len(self._entries) >= self.max_entries:
             self._entries.pop(next(iter(self._entries)))  # oldest insertion first: cheap, good enough
         now = time.monotonic()
@@ -75,7 +85,7 @@ class MappingCache(Generic[V]):
         self._entries[key] = _Entry(value, ticket, now + ttl, now + ttl + self.stale)
 
     def invalidate(self, key: uuid.UUID) -> None:
-        self._entries.pop(key, None)
+        # the entry stays for last_known(); its ticket no longer matches, so lookups miss
         self.board.touch(key)  # every worker on this machine sees it at once
 
     def clear(self) -> None:

@@ -93,8 +93,8 @@ def _scene_listener(c: AppContext) -> SceneListener | None:
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    async def on_gap(since: datetime) -> None:
-        await service.missed_changes_since(since)
+    async def on_gap(since: datetime, lost_connection: bool) -> None:
+        await service.missed_changes_since(since, drop_all=lost_connection)
 
     return SceneListener(endpoint, settings.scene_table, on_change=on_change, on_gap=on_gap,
                          timeout=settings.db_timeout_seconds, reconnect_seconds=settings.listen_reconnect_seconds)

@@ -229,9 +229,11 @@ class CompilationService:
         await self.invalidation.scene_saved(change.scene_id, change.project_ids, publish=publish)
         self.compile_soon(change.scene_id)
 
-    async def missed_changes_since(self, since: datetime) -> int:
-        """The listener was away: everything cached may be stale, and what changed is re-read."""
-        self.invalidation.gap()
+    async def missed_changes_since(self, since: datetime, *, drop_all: bool = True) -> int:
+        """The listener was away: what changed since is re-read and dropped; `drop_all` drops every
+        cached mapping too (a hard DELETE leaves no row to find)."""
+        if drop_all:
+            self.invalidation.gap()
         changes = await self.repo.changed_since(since)
         for change in changes:
             await self.scene_changed(change)
@@ -307,7 +309,7 @@ class CompilationService:
         try:
             scene = await self.repo.get(scene_id)
         except DatabaseUnavailable:
-            stale = self.mappings.get(scene_id, allow_stale=True)
+            stale = self.mappings.last_known(scene_id)
             if stale is not None:
                 return stale  # stale-if-error: a redirect to an immutable artifact is still right
             raise

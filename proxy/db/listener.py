@@ -7,7 +7,9 @@ to the domain (`on_change`), which drops the cached mappings and starts a compil
 LISTEN needs a session of its own, so it runs on the direct URL (a transaction pooler would hand
 the session to someone else). Notifications sent while the connection is down are lost: after every
 reconnect the listener reports the gap with the database time it last knew to be covered, and the
-domain re-reads what changed since (`SceneRepository.changed_since`). A connection that dies
+domain re-reads what changed since (`SceneRepository.changed_since`); after a lost connection (not
+at start-up, when what was cached was read moments ago) it also drops every cached mapping, since
+a hard DELETE leaves no row to re-read. A connection that dies
 silently (a dropped network path sends no FIN) is found by a keep-alive query.
 """
 
@@ -54,7 +56,7 @@ def parse_notification(payload: str) -> SceneChange | None:
 
 class SceneListener:
     def __init__(self, endpoint: Endpoint, table: str, *, on_change: Callable[[SceneChange], None],
-                 on_gap: Callable[[datetime], Awaitable[None]], timeout: float,
+                 on_gap: Callable[[datetime, bool], Awaitable[None]], timeout: float,
                  reconnect_seconds: float = 1.0) -> None:
         self.endpoint = endpoint
         self.channel = schema.notify_channel(table)
@@ -64,6 +66,7 @@ class SceneListener:
         self.reconnect_seconds = reconnect_seconds
         self.listening = asyncio.Event()
         self._covered_at: float | None = None  # monotonic time up to which nothing was missed
+        self._listened = False  # a connection was up before: a gap now may hide hard deletes too
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -107,8 +110,10 @@ class SceneListener:
             clock = asyncio.get_running_loop().time
             db_now: datetime = await conn.fetchval("SELECT now()")
             if self._covered_at is not None:  # what was sent before we listened (again) is lost
-                await self.on_gap(db_now - timedelta(seconds=clock() - self._covered_at) - GAP_MARGIN)
+                since = db_now - timedelta(seconds=clock() - self._covered_at) - GAP_MARGIN
+                await self.on_gap(since, self._listened)
             self._covered_at = clock()
+            self._listened = True
             self.listening.set()
             log.info("listening for scene changes", extra={"event": "listen", "channel": self.channel})
             while not lost.is_set():

@@ -50,6 +50,8 @@ def test_mapping_expires_but_can_be_served_stale() -> None:
     assert m.get(k, now=future, allow_stale=True) == "v"
     m.invalidate(k)
     assert m.get(k, allow_stale=True) is None
+    assert m.last_known(k) == "v"  # for stale-if-error only: the database cannot say what is current
+    assert m.last_known(k, now=time.monotonic() + 200) is None  # past the stale window
 
 
 def test_a_value_read_before_an_edit_is_never_stored_after_it() -> None:
