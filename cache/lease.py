@@ -107,9 +107,7 @@ class RedisLease:
         outcome = orjson.loads(payload)
         error = outcome.get("error")
         if not outcome.get("ok") and isinstance(error, dict):
-            leader_error = CompileError(str(error.get("message", "compile failed")), kind=error.get("kind"),
-                                        line=int(error.get("line", 0)), column=int(error.get("column", 0)),
-                                        line_text=str(error.get("lineText", "")))
+            leader_error = CompileError.from_json(error)
             if leader_error.is_source_error:
                 raise leader_error
         return await work()

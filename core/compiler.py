@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 ErrorKind = Literal[
     "syntax",  # the TSX does not parse / transform
@@ -43,9 +45,40 @@ class CompileError(Exception):
         """`LINE:COL: message` (the form stored in compilation_error and sent in X-Compilation-Error)."""
         return f"{self.line}:{self.column}: {self.message}" if self.line else self.message
 
+    # --- the codec: JSON between processes (worker replies, lease outcomes), text in the scene row
+
     def to_json(self) -> dict[str, object]:
         return {"message": self.message, "kind": self.kind, "line": self.line, "column": self.column,
                 "lineText": self.line_text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> CompileError:
+        """The inverse of to_json; an unknown kind is a crash of ours (never blamed on the scene)."""
+        kind = data.get("kind")
+        if kind not in ERROR_KINDS:
+            return cls("internal compiler error", kind="crash")
+        return cls(str(data.get("message") or "compile failed"), kind=kind,  # type: ignore[arg-type]
+                   line=_int(data.get("line")), column=_int(data.get("column")),
+                   line_text=str(data.get("lineText") or ""))
+
+    @classmethod
+    def from_stored(cls, text: str) -> CompileError:
+        """The inverse of describe(): what compilation_error holds, back to an error."""
+        m = _STORED.fullmatch(text)
+        if m is None:
+            return cls(text)
+        return cls(m.group(3), line=int(m.group(1)), column=int(m.group(2)))
+
+
+_STORED = re.compile(r"(\d+):(\d+): (.*)", re.DOTALL)
+ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
 
 
 class Compiler(Protocol):

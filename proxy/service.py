@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -75,16 +74,6 @@ def version_of(scene: Scene) -> int:
     return int(scene.updated_at.timestamp() * 1_000_000) if scene.updated_at else 0
 
 
-_STORED_ERROR = re.compile(r"(\d+):(\d+): (.*)", re.DOTALL)
-
-
-def parse_stored_error(text: str) -> CompileError:
-    m = _STORED_ERROR.fullmatch(text)
-    if m is None:
-        return CompileError(text)
-    return CompileError(m.group(3), line=int(m.group(1)), column=int(m.group(2)))
-
-
 class CompilationService:
     def __init__(self, *, repo: SceneRepository, compiler: Compiler, tiers: ArtifactTiers,
                  mappings: MappingCache[Resolution], flight: Flight, public_base_url: str | None,
@@ -104,6 +93,7 @@ class CompilationService:
         # compiles started by a change the product made (so its first view finds the artifact ready)
         self._background = asyncio.Semaphore(background_compiles)
         self._background_pending: set[uuid.UUID] = set()
+        self._background_tasks: set[asyncio.Future[None]] = set()
 
     def url_for(self, hash: str) -> str:
         return f"{self.base}/components/{hash}.js"
@@ -246,8 +236,8 @@ class CompilationService:
             return
         self._background_pending.add(scene_id)
         task = asyncio.ensure_future(self._compile_in_background(scene_id))
-        self._refreshing.add(task)
-        task.add_done_callback(self._refreshing.discard)
+        self._background_tasks.add(task)
+        task.add_done_callback(self._background_tasks.discard)
 
     async def _compile_in_background(self, scene_id: uuid.UUID) -> None:
         try:
@@ -361,7 +351,7 @@ class CompilationService:
 
     @staticmethod
     def error_module(error: str) -> bytes:
-        return render_error_module(parse_stored_error(error))
+        return render_error_module(CompileError.from_stored(error))
 
     # --- the artifact route ---------------------------------------------------------------------
 

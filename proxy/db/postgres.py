@@ -103,6 +103,9 @@ def direct_endpoint(settings: Settings) -> Endpoint | None:
     return None if main.pooled else main
 
 
+_CLOSE_FAILURES: tuple[type[BaseException], ...] = (TimeoutError, *_UNAVAILABLE)
+
+
 def _advisory_key(table: str) -> int:
     digest = hashlib.sha256(f"artifact-proxy:migrate:{table}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
@@ -537,5 +540,5 @@ class PostgresSceneRepository:
         if pool is not None:
             try:
                 await asyncio.wait_for(pool.close(), self._timeout)
-            except (TimeoutError, *_UNAVAILABLE):
+            except _CLOSE_FAILURES:
                 pool.terminate()
