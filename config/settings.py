@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 KIB = 1024
 MIB = 1024 * KIB
+MIN_ADMIN_TOKEN_CHARS = 16
 
 # The product's names for the scene columns the proxy reads (its ORM quotes camelCase names).
 # PROXY_SCENE_COLUMNS='{"tsx_code": "code"}' maps any of them; this is the only place they are named.
@@ -67,6 +68,14 @@ class Settings(BaseSettings):
     compile_queue_limit: int = Field(64, ge=1, description="compiles waiting for a worker before 429")
     compile_per_client_limit: int = Field(32, ge=1, description="distinct scenes one client may have compiling")
     max_source_bytes: int = Field(512 * KIB, ge=1)
+    max_artifact_bytes: int = Field(2 * MIB, ge=1024, description="a bigger compiled module is a too-large error")
+    compile_memory_mb: int = Field(512, ge=64, description="V8 heap limit of each Node compiler process")
+    compile_stack_kb: int = Field(984, ge=256, le=65536, description="V8 stack limit of each compiler process")
+    failure_backoff_seconds: float = Field(
+        30.0, gt=0, description="first pause before a source that timed out or crashed is compiled again")
+    failure_backoff_max_seconds: float = Field(600.0, gt=0, description="the longest such pause")
+    failure_record_after: int = Field(
+        3, ge=1, description="failures of one source (ours: timeout, crash) before the scene records the error")
     node_binary: str = "node"
     project_max_scenes: int = Field(200, ge=1, le=5000, description="scenes one project bundle may hold")
     # specifier -> host global (or URL); merged over the compiler's built-in map
@@ -92,12 +101,22 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     workers: int | None = Field(None, ge=1)
     max_body_bytes: int = Field(1 * MIB, ge=1024)
-    trust_forwarded_for: bool = Field(False, description="key per-client limits on X-Forwarded-For (behind a CDN)")
+    trusted_proxy_hops: int = Field(
+        0, ge=0, le=32, description="proxies in front of us: the client is the Nth X-Forwarded-For entry from the right")
     access_log: bool = False
     log_level: str = "INFO"
     shutdown_timeout_seconds: float = Field(10.0, ge=0)
     runtime_dir: str | None = None  # where the built browser host runtime lives (default: build/runtime)
     client_dir: str | None = None  # where the built scene client lives (default: build/client)
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_strength(cls, v: SecretStr | None) -> SecretStr | None:
+        # Set but blank (an unset compose variable, an empty `$(openssl ...)`) must never mean "open".
+        if v is not None and len(v.get_secret_value().strip()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(f"set but blank or shorter than {MIN_ADMIN_TOKEN_CHARS} characters; "
+                             "use a long random secret (openssl rand -hex 32) or unset it to disable writes")
+        return v
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from config import Settings
 from core.compiler import CompiledModule, CompileError
 from proxy.compiler.setup import WORKER_SCRIPT, CompilerSetup, CompilerSetupError
@@ -24,7 +26,7 @@ log = logging.getLogger("proxy.compiler")
 # slipped past the plugin would find nothing. Unlike a temp dir, it cannot be populated or leak.
 NOWHERE = WORKER_SCRIPT / "no-such-directory"
 _READY_TIMEOUT = 30.0  # node start + esbuild service + warm-up, on a busy 2-core box
-_WORKER_KINDS = frozenset({"syntax", "import", "no-default-export"})
+_WORKER_KINDS = frozenset({"syntax", "import", "no-default-export", "too-large"})
 
 
 class CompilerPool:
@@ -167,11 +169,15 @@ class CompilerPool:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "ARTIFACT_COMPILER_CONFIG": self._setup.worker_config(NOWHERE).decode(),
+            "ARTIFACT_COMPILER_LIMITS": orjson.dumps({"maxArtifactBytes": self._settings.max_artifact_bytes}).decode(),
         }
+        # A hostile scene may exhaust the worker's heap or stack; then only this process dies (a crash).
+        node_args = [f"--max-old-space-size={self._settings.compile_memory_mb}",
+                     f"--stack-size={self._settings.compile_stack_kb}"]
         if self._debug_ops:
             env["ARTIFACT_COMPILER_DEBUG_OPS"] = "1"
         worker = await Worker.spawn(self._settings.node_binary, env, Path("/"),
-                                    f"worker-{self._serial}", _READY_TIMEOUT)
+                                    f"worker-{self._serial}", _READY_TIMEOUT, node_args)
         if worker.esbuild_version != self._setup.esbuild_version:
             await worker.kill()
             raise WorkerDied(f"node loaded esbuild {worker.esbuild_version}, expected "

@@ -42,12 +42,12 @@ class Worker:
 
     @classmethod
     async def spawn(cls, node: str, env: dict[str, str], cwd: Path, name: str,
-                    ready_seconds: float) -> Worker:
+                    ready_seconds: float, node_args: list[str] | None = None) -> Worker:
         from proxy.compiler.setup import WORKER_SCRIPT
 
         try:
             proc = await asyncio.create_subprocess_exec(
-                node, str(WORKER_SCRIPT),
+                node, *(node_args or []), str(WORKER_SCRIPT),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 cwd=cwd, env=env, limit=_LINE_LIMIT,
                 # Its own process group, so killing it also kills esbuild's service process.

@@ -130,10 +130,20 @@ export function dedupeHostDestructurings(source, hostGlobals) {
       }
     }
   }
-  edits.sort((a, b) => b.start - a.start);
-  let out = source;
-  for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
-  return out;
+  return applyEdits(source, edits);
+}
+
+/** Replace each disjoint [start, end) with its text, in one pass (linear in the number of edits). */
+function applyEdits(source, edits) {
+  edits.sort((a, b) => a.start - b.start);
+  const parts = [];
+  let from = 0;
+  for (const e of edits) {
+    parts.push(source.slice(from, e.start), e.text);
+    from = e.end;
+  }
+  parts.push(source.slice(from));
+  return parts.join('');
 }
 
 // The contract's check for a bare specifier left in a module. Our output has no real imports left
@@ -162,9 +172,27 @@ function literalRanges(code) {
       }
     }
   }
-  return ranges;
+  // Literals never overlap, so sorted by start they can be binary-searched.
+  return ranges.sort((a, b) => a.start - b.start);
 }
 
+/** The literal holding offset `at`, or undefined: a binary search over the sorted, disjoint ranges. */
+function literalAt(ranges, at) {
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = ranges[mid];
+    if (at < r.start) hi = mid - 1;
+    else if (at >= r.end) lo = mid + 1;
+    else return r;
+  }
+  return undefined;
+}
+
+// Linear in the code's length whatever the number of matches: each match finds its literal by a
+// binary search, and the output is assembled once from slices (rebuilding the string per edit was
+// quadratic: a 256 KB string of look-alikes took longer than the compile timeout).
 export function escapeSpecifierLookalikes(code) {
   if (!BARE_SPECIFIER_TEST.test(code)) return code;
   let ranges;
@@ -176,7 +204,7 @@ export function escapeSpecifierLookalikes(code) {
   const edits = [];
   for (const m of code.matchAll(BARE_SPECIFIER_RE)) {
     const quote = m.index + m[0].search(/["']/);
-    const literal = ranges.find((r) => r.start <= quote && quote < r.end);
+    const literal = literalAt(ranges, quote);
     if (!literal) continue;
     if (literal.type === 'TemplateElement' || literal.start < quote) {
       edits.push({ at: quote, text: '\\' }); // inside text: `\'` and `\"` mean the same character
@@ -184,8 +212,118 @@ export function escapeSpecifierLookalikes(code) {
       edits.push({ at: literal.start, text: '(' }, { at: literal.end, text: ')' }); // a string argument
     }
   }
-  edits.sort((a, b) => b.at - a.at);
-  let out = code;
-  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.at);
-  return out;
+  return applyEdits(code, edits.map((e) => ({ start: e.at, end: e.at, text: e.text })));
+}
+
+// Brackets (and `${`) nested deeper than this are printed without whitespace: esbuild indents every
+// level of a multi-line literal or block, so N levels print about N²/2 spaces (a 20 KB scene of
+// `[1,\n` nested 4,000 deep printed 48 MB). Real scenes nest a few dozen levels.
+export const MAX_PRETTY_DEPTH = 128;
+// Deeper than this is refused: resolving a name walks the scopes around it, so a reference at depth
+// N costs N, and blocks nested 30,000 deep took 19 s to bundle.
+export const MAX_NESTING_DEPTH = 1000;
+
+const REGEX_AFTER = new Set('(,=:[!&|?{};+-*%<>~^'.split('').map((c) => c.charCodeAt(0)));
+const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw',
+  'case', 'do', 'else', 'yield', 'await']);
+const WORD_RE = /[A-Za-z0-9_$]+/y;
+
+/**
+ * The deepest bracket nesting in `source` and the offset where it is reached, skipping strings,
+ * template text, comments and regex literals; linear, never throws. A tokenizer's estimate (JSX text
+ * is read as code), so a wrong guess costs layout or a refusal of something absurd, never safety:
+ * the compile timeout stays the backstop.
+ */
+export function nestingDepth(source) {
+  const stack = []; // 0: a bracket, 1: a `${` inside a template
+  let depth = 0;
+  let max = 0;
+  let at = 0;
+  let i = 0;
+  let prev = 0; // the last significant character (0: none yet), for telling a regex from a division
+  let word = '';
+  const n = source.length;
+  const open = (kind) => {
+    stack.push(kind);
+    if (++depth > max) {
+      max = depth;
+      at = i - 1;
+    }
+  };
+  const skipTemplate = () => { // from inside a template's text to its end or to the next `${`
+    while (i < n) {
+      const c = source.charCodeAt(i);
+      if (c === 92) { i += 2; continue; } // backslash
+      if (c === 96) { i++; return; } // closing backtick
+      if (c === 36 && source.charCodeAt(i + 1) === 123) { // `${`
+        i += 2;
+        open(1);
+        return;
+      }
+      i++;
+    }
+  };
+  while (i < n) {
+    const c = source.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      i++;
+      continue;
+    }
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 36) {
+      WORD_RE.lastIndex = i;
+      WORD_RE.exec(source);
+      word = source.slice(i, WORD_RE.lastIndex);
+      i = WORD_RE.lastIndex;
+      prev = 119; // 'w'
+      continue;
+    }
+    if (c === 47 && source.charCodeAt(i + 1) === 47) { // line comment: not a token
+      const end = source.indexOf('\n', i);
+      i = end < 0 ? n : end + 1;
+      continue;
+    }
+    if (c === 47 && source.charCodeAt(i + 1) === 42) { // block comment: not a token
+      const end = source.indexOf('*/', i + 2);
+      i = end < 0 ? n : end + 2;
+      continue;
+    }
+    const regexMayStart = prev === 0 || (prev === 119 ? REGEX_AFTER_WORDS.has(word) : REGEX_AFTER.has(prev));
+    prev = c;
+    if (c === 34 || c === 39) { // a quoted string ends at its quote or at the end of the line
+      i++;
+      while (i < n) {
+        const d = source.charCodeAt(i);
+        if (d === 92) { i += 2; continue; }
+        i++;
+        if (d === c || d === 10) break;
+      }
+    } else if (c === 96) {
+      i++;
+      skipTemplate();
+    } else if (c === 47 && regexMayStart) {
+      i++; // a regex literal: to its closing `/` outside a class, or the end of the line
+      let inClass = false;
+      while (i < n) {
+        const d = source.charCodeAt(i);
+        if (d === 92) { i += 2; continue; }
+        i++;
+        if (d === 10) break;
+        if (d === 91) inClass = true;
+        else if (d === 93) inClass = false;
+        else if (d === 47 && !inClass) break;
+      }
+    } else if (c === 40 || c === 91 || c === 123) { // ( [ {
+      i++;
+      open(0);
+    } else if (c === 41 || c === 93 || c === 125) { // ) ] }
+      i++;
+      if (stack.length > 0) {
+        depth--;
+        if (stack.pop() === 1) skipTemplate(); // the `}` of a `${`: back in the template's text
+      }
+    } else {
+      i++;
+    }
+  }
+  return { depth: max, offset: at };
 }

@@ -15,7 +15,9 @@
 // The rare shapes esbuild rejects (no default export, repeated `const { X } = window.Remotion`)
 // take a slower path through @babel/parser and are rebuilt once.
 
-import { ParseFailed, dedupeHostDestructurings, escapeSpecifierLookalikes, findSceneComponent } from './analyze.mjs';
+import {
+  MAX_NESTING_DEPTH, MAX_PRETTY_DEPTH, ParseFailed, dedupeHostDestructurings, escapeSpecifierLookalikes, findSceneComponent, nestingDepth,
+} from './analyze.mjs';
 
 const HOST_NS = 'host-global';
 const PLUGIN_NAME = 'host-imports';
@@ -212,9 +214,10 @@ function toSceneError(message, source) {
 }
 
 export class SceneCompiler {
-  constructor(esbuild, config) {
+  constructor(esbuild, config, limits = {}) {
     this.esbuild = esbuild;
     this.config = config;
+    this.limits = { maxArtifactBytes: 0, ...limits }; // 0: unlimited (the harness); not an output option
     this.knownSpecifiers = Object.keys(config.importMap).sort().join(', ');
     this.hostGlobals = new Set(Object.values(config.importMap).filter((v) => !URL_RE.test(v)).map((v) => v.split('.')[0]));
     this.options = {
@@ -237,9 +240,9 @@ export class SceneCompiler {
   }
 
   /** Build with host imports bound to their globals; any shape that cannot be, the fallback way. */
-  async build(contents) {
+  async build(contents, layout) {
     const hostTable = [];
-    const bound = await this.buildWith(contents, hostTable);
+    const bound = await this.buildWith(contents, hostTable, layout);
     // No host import went out as `__host__:N`: esbuild saw exactly what the fallback would show it.
     if (hostTable.length === 0) return bound;
     if (bound.ok) {
@@ -247,13 +250,14 @@ export class SceneCompiler {
       if (code !== null) return { ...bound, code };
     }
     // Failures too: the fallback's errors are the ones to report (it accepts a few more shapes).
-    return this.buildWith(contents, null);
+    return this.buildWith(contents, null, layout);
   }
 
-  async buildWith(contents, hostTable) {
+  async buildWith(contents, hostTable, layout) {
     try {
       const result = await this.esbuild.build({
         ...this.options,
+        ...layout,
         plugins: [hostPlugin(this.config.importMap, this.knownSpecifiers, hostTable)],
         stdin: { contents, loader: 'tsx', sourcefile: SOURCEFILE },
       });
@@ -266,18 +270,37 @@ export class SceneCompiler {
   }
 
   /** Build; on a redeclaration, drop repeated host-global destructurings and build once more. */
-  async buildDeduped(contents) {
-    const result = await this.build(contents);
+  async buildDeduped(contents, layout) {
+    const result = await this.build(contents, layout);
     if (!result.ok && result.errors.some((m) => REDECLARED_RE.test(m.text))) {
       const deduped = dedupeHostDestructurings(contents, this.hostGlobals);
-      if (deduped !== contents) return this.build(deduped);
+      if (deduped !== contents) return this.build(deduped, layout);
     }
     return result;
   }
 
+  /** The module for `source`; a SceneError when the scene is at fault, including output over the limit. */
   async compile(source) {
+    const code = await this.compileUnbounded(source);
+    const limit = this.limits.maxArtifactBytes;
+    if (limit > 0 && code.length > limit) { // charset ascii: one byte per character
+      throw new SceneError(`compiled module is too large: ${code.length} bytes (limit ${limit} bytes)`, 'too-large');
+    }
+    return code;
+  }
+
+  async compileUnbounded(source) {
+    const nesting = nestingDepth(source);
+    if (nesting.depth > MAX_NESTING_DEPTH) {
+      const lines = source.slice(0, nesting.offset).split(/\r\n|\r|\n/);
+      const lineText = source.split(/\r\n|\r|\n/)[lines.length - 1] ?? '';
+      throw new SceneError(`brackets are nested more than ${MAX_NESTING_DEPTH} levels deep`, 'syntax',
+        lines.length, lines[lines.length - 1].length + 1, lineText.slice(0, 500));
+    }
+    // Deeply nested input is printed without whitespace, so output grows linearly with the input.
+    const layout = nesting.depth > MAX_PRETTY_DEPTH ? { minifyWhitespace: true } : undefined;
     // Most scenes say `export default`: one build. The text test can be fooled by a string, never missed.
-    const first = DEFAULT_EXPORT_RE.test(source) ? await this.buildDeduped(source) : null;
+    const first = DEFAULT_EXPORT_RE.test(source) ? await this.buildDeduped(source, layout) : null;
     if (first?.ok && first.hasDefault) return escapeSpecifierLookalikes(first.code);
     if (first && !first.ok) throw toSceneError(first.errors[0], source);
 
@@ -285,11 +308,11 @@ export class SceneCompiler {
     let appended = null;
     if (name !== null) {
       const sep = source.endsWith('\n') ? '' : '\n';
-      appended = await this.buildDeduped(`${source}${sep}export default ${name};\n`);
+      appended = await this.buildDeduped(`${source}${sep}export default ${name};\n`, layout);
       if (appended.ok && appended.hasDefault) return escapeSpecifierLookalikes(appended.code);
     }
     // Report errors against the scene as written, not against the line we appended.
-    const plain = first ?? (await this.buildDeduped(source));
+    const plain = first ?? (await this.buildDeduped(source, layout));
     if (!plain.ok) throw toSceneError(plain.errors[0], source);
     if (appended && !appended.ok) throw toSceneError(appended.errors[0], source);
     throw new SceneError('scene has no default export', 'no-default-export', 1, 1, firstLine(source));

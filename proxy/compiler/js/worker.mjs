@@ -14,7 +14,9 @@ import { SceneCompiler, SceneError } from './compile.mjs';
 
 const config = JSON.parse(process.env.ARTIFACT_COMPILER_CONFIG ?? '{}');
 const debugOps = process.env.ARTIFACT_COMPILER_DEBUG_OPS === '1';
-const compiler = new SceneCompiler(esbuild, config);
+// Limits decide whether a compile succeeds, never its bytes, so they stay out of the hashed config.
+const limits = JSON.parse(process.env.ARTIFACT_COMPILER_LIMITS ?? '{}');
+const compiler = new SceneCompiler(esbuild, config, limits);
 
 function send(message) {
   process.stdout.write(`${JSON.stringify(message)}\n`);
