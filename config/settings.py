@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     workers: int | None = Field(None, ge=1)
     max_body_bytes: int = Field(1 * MIB, ge=1024)
     trusted_proxy_hops: int = Field(
-        0, ge=0, le=32, description="proxies in front of us: the client is the Nth X-Forwarded-For entry from the right")
+        0, ge=0, le=32, description="proxies in front of us: the client is the Nth X-Forwarded-For entry from the end")
     access_log: bool = False
     log_level: str = "INFO"
     shutdown_timeout_seconds: float = Field(10.0, ge=0)

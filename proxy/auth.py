@@ -22,7 +22,8 @@ def require_admin(handler: Handler) -> Handler:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         # compare_digest on bytes: constant time whatever the input, so timing leaks nothing
         # surrogateescape: a header with non-UTF-8 bytes is a wrong token, not a 500
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
+        # an empty presented token is refused before any comparison, whatever the configured one
+        if scheme.lower() != "bearer" or not given.strip() or not hmac.compare_digest(
                 given.strip().encode("utf-8", "surrogateescape"), token.get_secret_value().encode()):
             raise HTTPProblem(401, "unauthorized", "missing or invalid bearer token",
                               headers={"WWW-Authenticate": 'Bearer realm="artifact-proxy"'})

@@ -1,9 +1,9 @@
 """Compile-on-miss admission: one client asking for many never-compiled scenes cannot starve others.
 
-Each client (by remote address, or the first X-Forwarded-For hop when PROXY_TRUST_FORWARDED_FOR is
-set behind a CDN) may have a bounded number of distinct scenes compiling; past that it gets 429 +
-Retry-After. Waiting on a compile someone else started is free. The compiler pool's queue bound
-protects the total."""
+Each client (by peer address, or behind PROXY_TRUSTED_PROXY_HOPS proxies the Nth X-Forwarded-For entry
+from the right, never the client-written leftmost one) may have a bounded number of distinct scenes
+compiling; past that it gets 429 + Retry-After. Waiting on a compile someone else started is free.
+The compiler pool's queue bound protects the total."""
 
 from __future__ import annotations
 

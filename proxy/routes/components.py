@@ -30,13 +30,14 @@ def parse_scene_id(request: web.Request) -> uuid.UUID:
     return parse_id(request, "scene_id", "scene")
 
 
-def client_key(request: web.Request, trust_forwarded_for: bool) -> str:
-    """Who a compile-on-miss is charged to. Behind a CDN every request comes from the CDN, so the
-    operator can trust the first X-Forwarded-For hop; otherwise it is spoofable and ignored."""
-    if trust_forwarded_for:
-        first = request.headers.get("X-Forwarded-For", "").split(",", 1)[0].strip()
-        if first:
-            return first[:64]
+def client_key(request: web.Request, trusted_proxy_hops: int) -> str:
+    """Who a compile-on-miss is charged to. With no trusted proxy, the peer address. Behind N proxies
+    that each append the address they saw, the Nth X-Forwarded-For entry from the right is the one
+    the outermost trusted proxy saw; everything left of it is the client's own (spoofable) text."""
+    if trusted_proxy_hops > 0:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        if len(hops) >= trusted_proxy_hops and hops[-trusted_proxy_hops]:
+            return hops[-trusted_proxy_hops][:64]
     return request.remote or "unknown"
 
 
@@ -56,7 +57,7 @@ async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
         if expired:
             c.service.refresh_soon(scene_id)
     else:
-        client = client_key(request, c.settings.trust_forwarded_for)
+        client = client_key(request, c.settings.trusted_proxy_hops)
         resolution = await c.service.resolve(scene_id, lambda: c.limiter.admit(client))
     cors = c.cors.headers_for(request.headers.get("Origin"))
     if resolution.url is None:

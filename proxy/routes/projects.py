@@ -24,7 +24,7 @@ routes = web.RouteTableDef()
 async def get_project_module(request: web.Request) -> web.StreamResponse:
     project_id = parse_id(request, "project_id", "project")
     c = ctx(request)
-    client = client_key(request, c.settings.trust_forwarded_for)
+    client = client_key(request, c.settings.trusted_proxy_hops)
     bundle = await c.projects.resolve(project_id, lambda: c.limiter.admit(client))
     headers = {"Vary": "Accept-Encoding", "Cache-Control": "no-cache", "ETag": f'"{bundle.hash}"',
                "Content-Location": bundle.url, "X-Content-Type-Options": "nosniff", "X-Artifact-Hash": bundle.hash,
