@@ -139,6 +139,26 @@ class RedisTier:
         except Exception as e:
             self._failed("delete", e)
 
+    # --- remembered compile failures (cache/failures.py) -------------------------------------------
+
+    async def get_failure(self, hash: str) -> bytes | None:
+        if not self.available:
+            return None
+        try:
+            value = await self.cache.get(f"f:{hash}")
+        except Exception as e:
+            self._failed("get", e)
+            return None
+        return value if isinstance(value, bytes) else None
+
+    async def set_failure(self, hash: str, value: bytes, ttl_seconds: float) -> None:
+        if not self.available:
+            return
+        try:
+            await self.cache.set(f"f:{hash}", value, ttl=max(1, int(ttl_seconds)))
+        except Exception as e:
+            self._failed("set", e)
+
     async def ping(self) -> None:
         await self.client.ping()
 

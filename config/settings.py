@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     compile_memory_mb: int = Field(512, ge=64, description="V8 heap limit of each Node compiler process")
     compile_stack_kb: int = Field(984, ge=256, le=65536, description="V8 stack limit of each compiler process")
     failure_backoff_seconds: float = Field(
-        30.0, gt=0, description="first pause before a source that timed out or crashed is compiled again")
+        10.0, gt=0, description="first pause before a source that timed out or crashed is compiled again")
     failure_backoff_max_seconds: float = Field(600.0, gt=0, description="the longest such pause")
     failure_record_after: int = Field(
         3, ge=1, description="failures of one source (ours: timeout, crash) before the scene records the error")

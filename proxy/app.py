@@ -11,6 +11,7 @@ from aiohttp import web
 
 from cache.board import InvalidationBoard
 from cache.cluster import Cluster
+from cache.failures import FailureMemory
 from cache.flight import CompileFlight
 from cache.mapping import MappingCache
 from cache.tiers import ArtifactTiers
@@ -51,7 +52,11 @@ def build_context(settings: Settings) -> AppContext:
         repo=repo, compiler=compiler, tiers=tiers, mappings=mappings,
         flight=CompileFlight(cluster.lease if cluster else None), public_base_url=settings.public_base_url,
         negative_ttl=settings.negative_ttl_seconds, shared=cluster,
-        invalidation=Invalidation(mappings, project_mappings, cluster), background_compiles=settings.compile_workers)
+        invalidation=Invalidation(mappings, project_mappings, cluster), background_compiles=settings.compile_workers,
+        failures=FailureMemory(settings.failure_backoff_seconds, settings.failure_backoff_max_seconds,
+                               cluster.tier if cluster else None),
+        record_failures_after=settings.failure_record_after,
+        retry_claim_seconds=2 * settings.compile_timeout_seconds + 1)
     return AppContext(settings=settings, repo=repo, store=store, compiler=compiler, tiers=tiers,
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
                       limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,

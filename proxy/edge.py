@@ -19,6 +19,7 @@ from core.compiler import CompileError
 from proxy.context import CTX
 from proxy.errors import (
     UNAVAILABLE,
+    DatabaseUnavailable,
     InvalidScene,
     Overloaded,
     ProjectNotFound,
@@ -57,10 +58,19 @@ def problem_for(exc: Exception) -> web.Response | None:
     if isinstance(exc, CompileError):  # only our faults reach here: the code's errors are answers
         if exc.kind == "overloaded":
             return error_response(429, "overloaded", exc.message, {"Retry-After": "1"})
-        return error_response(503, "compiler_unavailable", exc.message, {"Retry-After": "1"})
+        retry = max(1, round(getattr(exc, "retry_in", 1)))  # a remembered failure says when it is retried
+        return error_response(503, "compiler_unavailable", _COMPILER_TEXT.get(exc.kind, "the compiler failed"),
+                              {"Retry-After": str(retry)})
     if isinstance(exc, UNAVAILABLE):
-        return error_response(503, "dependency_unavailable", str(exc) or type(exc).__name__, {"Retry-After": "2"})
+        # which dependency, never its error text (paths, hosts, buckets): that goes to the log
+        log.warning("dependency unavailable: %s", exc, extra={"event": "dependency_unavailable"})
+        what = "database" if isinstance(exc, DatabaseUnavailable) else "storage"
+        return error_response(503, "dependency_unavailable", f"{what} unavailable; retry shortly",
+                              {"Retry-After": "2"})
     return None
+
+
+_COMPILER_TEXT = {"timeout": "compile timed out", "crash": "the compiler failed; retry shortly"}
 
 
 def edge(route: str, handler: Handler) -> Handler:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from cache.failures import FailureMemory, KnownFailure, is_remembered, recorded_for_other_source, recorded_text
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
 from cache.tiers import Artifact, ArtifactTiers
@@ -78,7 +79,9 @@ class CompilationService:
     def __init__(self, *, repo: SceneRepository, compiler: Compiler, tiers: ArtifactTiers,
                  mappings: MappingCache[Resolution], flight: Flight, public_base_url: str | None,
                  negative_ttl: float, shared: SharedMappings | None = None,
-                 invalidation: Invalidation | None = None, background_compiles: int = 2) -> None:
+                 invalidation: Invalidation | None = None, background_compiles: int = 2,
+                 failures: FailureMemory | None = None, record_failures_after: int = 3,
+                 retry_claim_seconds: float = 30.0) -> None:
         self.repo = repo
         self.compiler = compiler
         self.tiers = tiers
@@ -94,6 +97,11 @@ class CompilationService:
         self._background = asyncio.Semaphore(background_compiles)
         self._background_pending: set[uuid.UUID] = set()
         self._background_tasks: set[asyncio.Future[None]] = set()
+        # our own failures per source hash (timeout, crash, too-large): a failure costs once
+        self.failures = failures or FailureMemory(10.0, 600.0)
+        self.record_failures_after = record_failures_after
+        self.retry_claim_seconds = retry_claim_seconds
+        self._retries: set[asyncio.Task[None]] = set()
 
     def url_for(self, hash: str) -> str:
         return f"{self.base}/components/{hash}.js"
@@ -105,7 +113,34 @@ class CompilationService:
         hash = self.compiler.hash_of(code)
         if await self.tiers.contains(hash):
             return Built(hash, self.url_for(hash))
-        return await self.flight.run(hash, lambda: self._compile_and_store(hash, code, scene_id))
+        known = await self.failures.check(hash, self.retry_claim_seconds)
+        if known is not None:  # nobody waits on a compile known to fail; one retry runs behind
+            failure, retry_now = known
+            if retry_now:
+                self._retry_in_background(hash, code, scene_id)
+            raise failure
+        return await self._build_remembering(hash, code, scene_id)
+
+    async def _build_remembering(self, hash: str, code: str, scene_id: uuid.UUID | None) -> Built:
+        try:
+            return await self.flight.run(hash, lambda: self._compile_and_store(hash, code, scene_id))
+        except CompileError as e:
+            if not is_remembered(e):
+                raise
+            count = await self.failures.record(hash, e)
+            raise KnownFailure(e.message, kind=e.kind, count=count, retry_in=0.0) from None
+
+    def _retry_in_background(self, hash: str, code: str, scene_id: uuid.UUID | None) -> None:
+        async def retry() -> None:
+            try:
+                await self._build_remembering(hash, code, scene_id)
+                self.failures.forget(hash)
+            except Exception as e:  # remembered above when it is ours; the log line is enough
+                log.info("background retry of a failing source failed: %s", e, extra={"event": "compile_retry"})
+
+        task = asyncio.create_task(retry())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     async def _compile_and_store(self, hash: str, code: str, scene_id: uuid.UUID | None = None) -> Built:
         # another process may have finished while this one waited for the lease
@@ -140,9 +175,10 @@ class CompilationService:
     # --- scenes ---------------------------------------------------------------------------------
 
     def status_of(self, scene: Scene) -> Status:
-        if scene.compilation_error:
+        current = self.compiler.hash_of(scene.tsx_code)
+        if scene.compilation_error and not recorded_for_other_source(scene.compilation_error, current):
             return "error"
-        if scene.compiled_hash and scene.compiled_hash == self.compiler.hash_of(scene.tsx_code):
+        if scene.compiled_hash and scene.compiled_hash == current:
             return "ready"
         return "pending"
 
@@ -155,6 +191,14 @@ class CompilationService:
         try:
             built = await self.build(scene.tsx_code, scene.id)
             outcome = Compilation(hash=built.hash, url=built.url, error=None)
+        except KnownFailure as e:
+            if e.is_source_error:  # too-large: the scene's fault, recorded like a syntax error
+                outcome = Compilation(hash=None, url=None, error=e.describe())
+            elif e.count >= self.record_failures_after:  # so every node stops retrying; an edit clears it
+                text = recorded_text(e, self.compiler.hash_of(scene.tsx_code))
+                outcome = Compilation(hash=None, url=None, error=text)
+            else:
+                raise
         except CompileError as e:
             if not e.is_source_error:
                 raise
@@ -320,6 +364,8 @@ class CompilationService:
         current = self.compiler.hash_of(scene.tsx_code)
         if scene.compiled_hash == current and scene.compiled_url and not scene.compilation_error:
             return Resolution(current, self.url_for(current), None, version)
+        if scene.compilation_error and recorded_for_other_source(scene.compilation_error, current):
+            return None  # a failure of ours recorded for the code before an edit: compile the new code
         if scene.compilation_error:
             return self._last_good(scene, scene.compilation_error)
         return None
@@ -330,6 +376,8 @@ class CompilationService:
             return known
         try:
             fresh = await self.compile_scene(scene)
+        except KnownFailure as e:  # ours, remembered: the last good artifact or the error module, at once
+            return self._last_good(scene, e.describe(), transient=True)
         except CompileError as e:  # ours, not the code's (timeout, crash, overload): record nothing
             if e.kind == "overloaded" or not scene.compiled_hash:
                 raise  # 429 / 503 with Retry-After: nothing good to serve, and retrying will work
