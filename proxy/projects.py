@@ -30,9 +30,10 @@ from cache.mapping import MappingCache
 from core import metrics
 from core.scenes import DatabaseUnavailable, Scene
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
-from proxy.service import Built, CompilationService, Resolution
+from proxy.project_module import ScenePart, assemble
+from proxy.service import CHANGED_WHILE_COMPILING, Built, CompilationService, Resolution
 
-BUNDLE_REVISION = "1"  # bump when the bundle layout changes without the compiler changing
+BUNDLE_REVISION = "2"  # bump when the layout changes without the compiler changing (2: project_module.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +108,20 @@ class ProjectBundles:
         if known is not None:
             return known
         async with self._compiles:
-            return await self.service.resolve(scene.id)
+            try:
+                return await self.service.resolve(scene.id)
+            except CompileError as e:  # ours (timeout, crash): this scene shows its error, the project answers
+                if e.kind == "overloaded":
+                    raise
+                return Resolution(None, None, e.describe(), transient=True)
 
     @staticmethod
     def _input(scene: Scene, resolution: Resolution) -> SceneInput:
         if resolution.hash is not None:
             return SceneInput(str(scene.id), resolution.hash, resolution.error)
-        if resolution.transient:  # nothing to serve *yet* (e.g. edited mid-compile): never freeze that
+        if resolution.transient and resolution.error in (None, CHANGED_WHILE_COMPILING):
+            # nothing to serve *yet* (edited mid-compile): never freeze that. A failure of ours is served
+            # as the scene's error module (the project's mapping keeps it only briefly: transient).
             raise CompileError(resolution.error or "scene is being compiled; retry", kind="timeout")
         error = resolution.error or "compile failed"
         module = CompilationService.error_module(error)
@@ -130,16 +138,16 @@ class ProjectBundles:
         tiers = self.service.tiers
         if await tiers.contains(key):  # built elsewhere while this process waited for the lease
             return Built(key, self.service.url_for(key))
-        parts: list[tuple[str, bytes]] = []
+        parts: list[ScenePart] = []
         for i in inputs:
             if i.error_module is not None:
-                parts.append((i.scene_id, i.error_module))
+                parts.append(ScenePart(i.scene_id, i.error_module, None))
                 continue
             artifact = await self.service.artifact(i.ref)
             if artifact is None:  # lost and not rebuildable: never store a bundle with a hole in it
                 raise StorageUnavailable(f"artifact {i.ref} of scene {i.scene_id} is missing from storage")
-            parts.append((i.scene_id, artifact.identity))
-        code = await self.service.compiler.bundle(parts)
+            parts.append(ScenePart(i.scene_id, artifact.identity, self.service.url_for(i.ref)))
+        code = assemble(parts)  # no bundler: each scene's artifact in its own function scope
         await tiers.put(key, code)
         metrics.PROJECT_BUNDLES.labels("built").inc()
         return Built(key, self.service.url_for(key))

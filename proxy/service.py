@@ -75,6 +75,9 @@ def version_of(scene: Scene) -> int:
     return int(scene.updated_at.timestamp() * 1_000_000) if scene.updated_at else 0
 
 
+CHANGED_WHILE_COMPILING = "scene changed while compiling; retry"  # nothing to serve yet: a retry, never an error
+
+
 class CompilationService:
     def __init__(self, *, repo: SceneRepository, compiler: Compiler, tiers: ArtifactTiers,
                  mappings: MappingCache[Resolution], flight: Flight, public_base_url: str | None,
@@ -389,7 +392,7 @@ class CompilationService:
         known = self.resolution_of(fresh)
         if known is not None:
             return known
-        return Resolution(None, None, "scene changed while compiling; retry", version_of(scene), transient=True)
+        return Resolution(None, None, CHANGED_WHILE_COMPILING, version_of(scene), transient=True)
 
     def _last_good(self, scene: Scene, error: str, transient: bool = False) -> Resolution:
         if scene.compiled_hash:

@@ -1,0 +1,125 @@
+"""A project's module assembled from its scenes' stored artifacts, each evaluated in its own scope.
+
+No bundler runs: every artifact is already a compiled, host-bound ES module whose exports are one
+canonical `export { local as name, ... };` at its end (esbuild prints them that way). Its body goes
+into an async arrow function of its own that returns the namespace, so
+
+- a scene's top-level names are that function's locals: no other scene can read or rebind them,
+  direct `eval` included (module code is strict: it cannot add names outside its function);
+- a scene that throws while it evaluates becomes its own error component (with `compilationError`),
+  and the scenes after it still evaluate;
+- top-level `await` keeps working, and scenes evaluate one after the other in the project's order.
+
+An artifact of another shape (a real `import` from an import-map URL, or a name of ours) is loaded as
+what it is, a module at its own immutable URL, through `import()`: isolated the same way, one request
+more. Assembly is string concatenation, linear in the artifacts' size.
+
+    default export: { [sceneId]: component }     (frozen, in the given order)
+    `modules`:      { [sceneId]: the scene module's namespace (every named export) }
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from proxy.artifact import unseal
+
+PREFIX = "__apProject$"  # the names this module declares; a scene that mentions them is loaded by URL
+
+# The canonical export clause at the very end (pretty or minified), before the seal's trailer line.
+_EXPORTS = re.compile(rb"(?:^|[;\n}])\s*(?P<clause>export\s*\{(?P<names>[^{}]*)\}\s*;?\s*)\Z")
+_EXPORTS_WITHIN = 64 * 1024  # the clause is looked for in the artifact's tail only (longer: loaded by URL)
+_EXPORT_ITEM = re.compile(r"([A-Za-z_$][\w$]*)(?:\s+as\s+([A-Za-z_$][\w$]*))?")
+_MODULE_SYNTAX = re.compile(rb"\b(?:import|export)\b")
+_SEAL_LINE = re.compile(rb"//# artifact-sha256=[0-9a-f]{64}\s*\Z")
+
+_ERROR_MODULE_HEAD = b"// artifact-proxy: this scene failed to compile.\n"  # proxy/compiler/error_module.py
+_ERROR_EXPORTS = ((b"export const compilationError = ", b"const compilationError = "),
+                  (b"export default function CompilationError()", b"function CompilationError()"))
+
+_HEAD = f"""// artifact-proxy: a project's scenes, each evaluated in its own function scope.
+const {PREFIX}failed = (error) => {{
+  const compilationError = Object.freeze({{
+    message: "Scene failed to evaluate: " + String(error && error.message || error).slice(0, 2000),
+    line: 0, column: 0 }});
+  const CompilationError = () => globalThis.React.createElement("div", {{
+    role: "alert", "data-compilation-error": "true",
+    style: {{ position: "absolute", inset: 0, display: "flex", alignItems: "center", justifyContent: "center",
+      padding: "48px", background: "#2b0b0e", color: "#ffd7d7", fontFamily: "ui-monospace, monospace",
+      fontSize: "24px", whiteSpace: "pre-wrap" }} }}, compilationError.message);
+  return Object.freeze({{ __proto__: null, default: CompilationError, compilationError }});
+}};
+const {PREFIX}load = async (evaluate) => {{
+  try {{
+    return await evaluate();
+  }} catch (error) {{
+    return {PREFIX}failed(error);
+  }}
+}};
+"""
+
+_TAIL = f"""const {PREFIX}scenes = Object.freeze(Object.fromEntries(
+  Object.entries(modules).map(([id, namespace]) => [id, namespace.default])));
+export {{ {PREFIX}scenes as default, modules }};
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ScenePart:
+    scene_id: str
+    code: bytes  # the stored (sealed) artifact, or an error module
+    url: str | None  # where the artifact is served (None for an error module)
+
+
+def _namespace(exports: list[tuple[str, str]]) -> str:
+    # getters keep ES module semantics: an export reassigned later is seen as it is now
+    getters = ", ".join(f"get {json.dumps(name)}() {{ return {local}; }}" for local, name in exports)
+    return f"return Object.freeze({{ __proto__: null{', ' if getters else ''}{getters} }});"
+
+
+def inline_body(code: bytes) -> bytes | None:
+    """The artifact as a function body returning its namespace; None when it is not of the canonical shape."""
+    if unseal(code) is not None:
+        code = _SEAL_LINE.sub(b"", code)
+    if code.startswith(_ERROR_MODULE_HEAD):  # our error module: two known `export` statements
+        for exported, plain in _ERROR_EXPORTS:
+            if code.count(exported) != 1:
+                return None
+            code = code.replace(exported, plain)
+        code += b"\nexport { CompilationError as default, compilationError };\n"
+    m = _EXPORTS.search(code, max(0, len(code) - _EXPORTS_WITHIN))
+    if m is None or PREFIX.encode() in code:
+        return None
+    body = code[: m.start("clause")]
+    if _MODULE_SYNTAX.search(body):  # an import (or the word in a string): not ours to rewrite
+        return None
+    exports: list[tuple[str, str]] = []
+    for item in m.group("names").decode("ascii", "replace").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        match = _EXPORT_ITEM.fullmatch(item)
+        if match is None:
+            return None
+        local, name = match.group(1), match.group(2) or match.group(1)
+        exports.append((local, name))
+    return body + b"\n" + _namespace(exports).encode() + b"\n"
+
+
+def assemble(parts: list[ScenePart]) -> bytes:
+    """One ES module for the scenes, in order; linear in their total size."""
+    out = [_HEAD.encode(), b"const modules = Object.freeze({\n"]
+    for part in parts:
+        key = json.dumps(part.scene_id).encode()
+        body = inline_body(part.code)
+        if body is None and part.url is not None:
+            loader = f"() => import({json.dumps(part.url)})".encode()
+        elif body is None:  # neither inlinable nor served anywhere: cannot happen for our own modules
+            loader = b'() => { throw new Error("scene module has an unexpected shape"); }'
+        else:
+            loader = b"async () => {\n" + body + b"}"
+        out += [b"  ", key, b": await ", PREFIX.encode(), b"load(", loader, b"),\n"]
+    out += [b"});\n", _TAIL.encode()]
+    return b"".join(out)
