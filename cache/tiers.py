@@ -91,6 +91,25 @@ class ArtifactTiers:
         self.l1: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes, lambda a: a.weight)
         self._brotli_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brotli")
         self._brotli_pending: set[str] = set()
+        # hashes nobody could serve lately: a flood of random misses costs one storage read per hash
+        self._missing: dict[str, float] = {}
+
+    MISSING_SECONDS = 5.0
+    MISSING_MAX_ENTRIES = 50_000
+
+    def known_missing(self, hash: str) -> bool:
+        until = self._missing.get(hash)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        del self._missing[hash]
+        return False
+
+    def note_missing(self, hash: str) -> None:
+        if len(self._missing) >= self.MISSING_MAX_ENTRIES:
+            self._missing.clear()  # a flood of distinct hashes: start over rather than grow
+        self._missing[hash] = time.monotonic() + self.MISSING_SECONDS
 
     def peek(self, hash: str) -> Artifact | None:
         """L1 only: the hot path, no I/O, no await."""
@@ -113,6 +132,7 @@ class ArtifactTiers:
 
     async def put(self, hash: str, code: bytes) -> Artifact:
         """Seal and store a freshly compiled module in every tier; returns the served form."""
+        self._missing.pop(hash, None)
         sealed = seal(code)
         started = time.perf_counter()
         await self.store.put(hash, sealed)

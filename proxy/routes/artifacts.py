@@ -29,8 +29,11 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     if artifact is not None:
         metrics.L1_ARTIFACT_HIT.inc()
     else:
+        if c.tiers.known_missing(hash):  # missed moments ago: no storage read for it again
+            return error_response(404, "not_found", "no such artifact", NOT_FOUND_HEADERS)
         artifact = await c.service.artifact(hash)
         if artifact is None:
+            c.tiers.note_missing(hash)
             return error_response(404, "not_found", "no such artifact", NOT_FOUND_HEADERS)
     brotli_if_asked(request, c.tiers, artifact)
     return serve_immutable(request, artifact)

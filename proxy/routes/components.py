@@ -10,7 +10,7 @@ from aiohttp import web
 from core import metrics
 from core.scenes import Scene
 from proxy.context import ctx
-from proxy.http import JS_TYPE, fail, json_response
+from proxy.http import JS_TYPE, Cors, fail, json_response
 from proxy.service import CompilationService
 
 routes = web.RouteTableDef()
@@ -41,6 +41,16 @@ def client_key(request: web.Request, trusted_proxy_hops: int) -> str:
     return request.remote or "unknown"
 
 
+def scene_cors(cors: Cors, origin: str | None) -> dict[str, str]:
+    """The scene route's CORS headers. `Origin: null` is a sandboxed document, such as our own /preview
+    (CSP sandbox): it may import a scene whatever the allow-list, because this answer is public and
+    uncredentialed (its target, the artifact, is `*` anyway) and the preview must work everywhere."""
+    if origin == "null" and not cors.any:
+        return {"Access-Control-Allow-Origin": "null", "Access-Control-Expose-Headers": cors.EXPOSE,
+                "Vary": "Origin"}
+    return cors.headers_for(origin)
+
+
 def header_safe(text: str, limit: int = 512) -> str:
     """Headers are one line of visible ASCII: fold everything else so no value can split a header."""
     flat = "".join(ch if 32 <= ord(ch) < 127 else " " for ch in text)
@@ -59,7 +69,7 @@ async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
     else:
         client = client_key(request, c.settings.trusted_proxy_hops)
         resolution = await c.service.resolve(scene_id, lambda: c.limiter.admit(client))
-    cors = c.cors.headers_for(request.headers.get("Origin"))
+    cors = scene_cors(c.cors, request.headers.get("Origin"))
     if resolution.url is None:
         # never compiled successfully: a module that renders the error, never a blank screen
         return web.Response(

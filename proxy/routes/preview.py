@@ -65,7 +65,14 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
         frame = int(frame_raw)
     html = render_preview_page(str(scene_id), runtime.assets.url_path, f"/api/components/{scene_id}", frame)
     return web.Response(text=html, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": PREVIEW_CSP, "Referrer-Policy": "no-referrer"})
+
+
+# Scene code is untrusted: the page runs in an opaque origin, so it cannot read this origin's storage
+# or cookies nor make credentialed same-origin requests. Its imports are CORS requests with
+# `Origin: null`; the scene route answers those (proxy/routes/components.py), artifacts are `*`.
+PREVIEW_CSP = "sandbox allow-scripts"
 
 
 def _scene_client(request: web.Request) -> Runtime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import urllib.request
 from pathlib import Path
@@ -14,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.scenes import DatabaseUnavailable
 from proxy.app import create_app
 from proxy.context import CTX
+from proxy.readiness import PROBE_REUSE_SECONDS
 from tests.fixtures_backends import embedded
 
 Sample = tuple[str, dict[str, str], float]
@@ -99,6 +101,7 @@ async def test_readiness_gauge_drops_when_a_dependency_fails(aiohttp_client: Any
         raise DatabaseUnavailable("connection refused")
 
     app[CTX].repo.ping = down  # type: ignore[method-assign]
+    await asyncio.sleep(PROBE_REUSE_SECONDS)  # a probe result is reused for about a second
     text = await (await client.get("/metrics")).text()
     assert value(text, "artifact_proxy_ready") == 0
     assert value(text, "artifact_proxy_dependency_up", dependency="database") == 0
