@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 
 from tests.fixtures.hostile import CLASSES
-from tests.reliability.conftest import AUTH, scene
+from tests.reliability.conftest import AUTH, PrivateRedis, scene
 
 KB = 1024
 
@@ -80,6 +80,23 @@ async def test_a_scene_that_times_out_is_compiled_once_and_then_answered_at_once
     assert {a for a in answers} == {(200, "no-store")}, set(answers)  # the error module, at once
     assert total < 3.0 and normal_seconds < 0.5, (total, normal_seconds)
     assert await timeouts(http, server.base) == compiles_before  # nobody compiled them again
+
+
+async def test_every_process_learns_a_failure_from_redis_and_none_compiles_it_again(
+        spawn_server, tmp_path: Path, private_redis: PrivateRedis,  # type: ignore[no-untyped-def]
+        http: aiohttp.ClientSession) -> None:
+    server = spawn_server(workers=2, database_url=f"sqlite:///{tmp_path}/proxy.sqlite3",
+                          storage_url=f"file://{tmp_path}/artifacts", redis_url=private_redis.url,
+                          compile_timeout_seconds="0.3", failure_backoff_seconds="60")
+    sid, body, _ = await create(http, server.base, CLASSES["deep-references"](500 * KB))
+    assert body["status"] == "pending", body
+    await asyncio.sleep(2.0)
+    before = await timeouts(http, server.base)
+    assert before == 1
+    answers = await read_all(http, server.base, [sid], 40)  # spread over both processes
+    assert set(answers) == {(200, "no-store")}, set(answers)
+    assert await timeouts(http, server.base) == before
+    assert private_redis.client().keys("ap:f:*")  # the failure is shared, not only in one process
 
 
 async def test_repeated_failures_are_recorded_on_the_scene_and_an_edit_clears_them(
