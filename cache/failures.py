@@ -69,11 +69,12 @@ def is_remembered(error: CompileError) -> bool:
     if isinstance(error, KnownFailure):
         return False
     if error.kind == "crash":
-        return error.message == CRASH_MESSAGE
+        return error.message in CRASH_MESSAGES
     return error.kind in REMEMBERED_KINDS
 
 
-CRASH_MESSAGE = "compiler process crashed"  # what the pool says when a worker died mid-compile
+# what the pool says when a worker died mid-compile, or failed inside (proxy/compiler/pool.py)
+CRASH_MESSAGES = frozenset({"compiler process crashed", "internal compiler error"})
 
 
 class FailureMemory:

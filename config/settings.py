@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     max_source_bytes: int = Field(512 * KIB, ge=1)
     max_artifact_bytes: int = Field(2 * MIB, ge=1024, description="a bigger compiled module is a too-large error")
     compile_memory_mb: int = Field(512, ge=64, description="V8 heap limit of each Node compiler process")
-    compile_stack_kb: int = Field(984, ge=256, le=65536, description="V8 stack limit of each compiler process")
+    compile_stack_kb: int = Field(2048, ge=256, le=7680, description="V8 stack limit of each compiler process")
     failure_backoff_seconds: float = Field(
         10.0, gt=0, description="first pause before a source that timed out or crashed is compiled again")
     failure_backoff_max_seconds: float = Field(600.0, gt=0, description="the longest such pause")

@@ -52,8 +52,10 @@ async def test_a_pathological_scene_compiles_in_time_linear_in_its_size(
         hostile_pool: CompilerPool, name: str) -> None:
     make = CLASSES[name]
     await timed_compile(hostile_pool, make(SMALL // 4))  # warm the path this class takes
-    small = min([(await timed_compile(hostile_pool, make(SMALL)))[0] for _ in range(2)])
-    large, outcome = await timed_compile(hostile_pool, make(LARGE))
+    # the best of three: another process's burst on this shared machine is not the compiler's cost
+    small = min([(await timed_compile(hostile_pool, make(SMALL)))[0] for _ in range(3)])
+    runs = [await timed_compile(hostile_pool, make(LARGE)) for _ in range(3)]
+    large, outcome = min(runs)
     assert large < 5.0, f"{name}: 512 KB took {large:.2f}s (the default compile timeout is 5 s): {outcome}"
     if large > FLOOR_SECONDS:
         assert large / small < MAX_RATIO, f"{name}: 128 KB {small:.3f}s, 512 KB {large:.3f}s ({outcome})"
@@ -73,10 +75,10 @@ async def test_output_over_the_artifact_limit_is_a_too_large_error_and_the_worke
     try:
         before = pool.pids()
         with pytest.raises(CompileError) as caught:
-            await pool.compile(CLASSES["nested-jsx"](64 * KB))  # ~4.5x its size once compiled
+            await pool.compile(CLASSES["lookalike-template"](96 * KB))  # escaped: bigger once compiled
         assert caught.value.kind == "too-large" and caught.value.is_source_error
         assert "compiled module is too large" in caught.value.message
         assert pool.pids() == before  # refused inside the worker, which answered normally
-        assert (await pool.compile(CLASSES["nested-jsx"](4 * KB))).code  # and it keeps working
+        assert (await pool.compile(CLASSES["lookalike-template"](4 * KB))).code  # and it keeps working
     finally:
         await pool.close()

@@ -54,8 +54,8 @@ async def create(http: aiohttp.ClientSession, base: str, code: str, project: str
 def evaluate(code: bytes, ids: list[str], directory: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "project.mjs").write_bytes(code)
-    shims = {f"scene-{sid}": f'import scenes from "./project.mjs";\nexport default scenes[{json.dumps(sid)}];\n'.encode()
-             for sid in ids}
+    shim = 'import scenes from "./project.mjs";\nexport default scenes[%s];\n'
+    shims = {f"scene-{sid}": (shim % json.dumps(sid)).encode() for sid in ids}
     shims["probe"] = PROBE.encode()
     results = run_harness(shims, directory)
     probe = json.loads(results.pop("probe")["texts"]["0"])

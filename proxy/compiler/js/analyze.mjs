@@ -327,3 +327,21 @@ export function nestingDepth(source) {
   }
   return { depth: max, offset: at };
 }
+
+// Sources longer than this are parsed once by Babel before esbuild sees them: esbuild's parser
+// recurses once per level of any nesting (JSX, `!!!!x`, `a=>a=>`, `a=a=a`), and at a few hundred
+// thousand levels its Go stack passes 1 GB and the whole esbuild service dies. Babel recurses too,
+// but in this process, under the worker's --stack-size: a stack overflow is a RangeError here, so a
+// scene nested that deeply is refused after a bounded parse. Shorter sources cannot nest deep enough
+// to matter (32 K levels cost esbuild ~100 MB of stack, briefly).
+export const DEEP_CHECK_BYTES = 32 * 1024;
+
+/** True when parsing `source` overflows this process's stack (nesting far beyond any real scene). */
+export function overflowsParser(source) {
+  try {
+    parse(source, { sourceType: 'module', plugins: ['typescript', 'jsx'], errorRecovery: true });
+  } catch (e) {
+    return e instanceof RangeError;
+  }
+  return false;
+}

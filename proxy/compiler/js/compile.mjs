@@ -16,7 +16,7 @@
 // take a slower path through @babel/parser and are rebuilt once.
 
 import {
-  MAX_NESTING_DEPTH, MAX_PRETTY_DEPTH, ParseFailed, dedupeHostDestructurings, escapeSpecifierLookalikes, findSceneComponent, nestingDepth,
+  DEEP_CHECK_BYTES, MAX_NESTING_DEPTH, MAX_PRETTY_DEPTH, ParseFailed, dedupeHostDestructurings, escapeSpecifierLookalikes, findSceneComponent, nestingDepth, overflowsParser,
 } from './analyze.mjs';
 
 const HOST_NS = 'host-global';
@@ -296,6 +296,9 @@ export class SceneCompiler {
       const lineText = source.split(/\r\n|\r|\n/)[lines.length - 1] ?? '';
       throw new SceneError(`brackets are nested more than ${MAX_NESTING_DEPTH} levels deep`, 'syntax',
         lines.length, lines[lines.length - 1].length + 1, lineText.slice(0, 500));
+    }
+    if (source.length > DEEP_CHECK_BYTES && overflowsParser(source)) {
+      throw new SceneError('expressions are nested too deeply (thousands of levels)', 'syntax', 1, 1, firstLine(source));
     }
     // Deeply nested input is printed without whitespace, so output grows linearly with the input.
     const layout = nesting.depth > MAX_PRETTY_DEPTH ? { minifyWhitespace: true } : undefined;

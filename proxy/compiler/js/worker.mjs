@@ -28,6 +28,11 @@ function errorReply(id, e) {
   }
   // Our fault, not the scene's: the details go to the operator's log, never to the caller.
   process.stderr.write(`compile failed unexpectedly: ${e && e.stack ? e.stack : e}\n`);
+  // esbuild's service process may be gone (a Go stack overflow kills it): every later build would
+  // fail too, so this process ends once the reply is out and the pool starts a fresh one.
+  if (String(e && e.message).includes('service was stopped') || String(e && e.message).includes('service is no longer running')) {
+    setImmediate(() => process.exit(70));
+  }
   return { id, ok: false, error: { message: 'internal compiler error', kind: 'internal', line: 0, column: 0, lineText: '' } };
 }
 
