@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -71,8 +72,9 @@ async def test_a_throwing_scene_an_eval_scene_and_a_timed_out_scene_leave_the_ot
     first = await create(http, server.base, NAMED.format(label="first"), project)
     thrower = await create(http, server.base, THROWS, project)
     evil = await create(http, server.base, EVAL, project)
-    slow = await create(http, server.base, CLASSES["deep-references"](500 * KB), project)  # times out
     second = await create(http, server.base, NAMED.format(label="second"), project)
+    slow = await create(http, server.base, CLASSES["deep-references"](500 * KB), project)  # times out
+    await asyncio.sleep(2.0)  # its worker is replaced
 
     async with http.get(f"{server.base}/api/projects/{project}/components") as r:
         assert r.status == 200, await r.text()
