@@ -66,7 +66,7 @@ async def test_deep_nesting_is_refused_with_its_position(hostile_pool: CompilerP
     with pytest.raises(CompileError) as caught:
         await hostile_pool.compile(source)
     assert caught.value.kind == "syntax" and "nested more than" in caught.value.message
-    assert caught.value.line > 1000
+    assert caught.value.line > 500
 
 
 async def test_output_over_the_artifact_limit_is_a_too_large_error_and_the_worker_stays_up() -> None:

@@ -221,7 +221,7 @@ export function escapeSpecifierLookalikes(code) {
 export const MAX_PRETTY_DEPTH = 128;
 // Deeper than this is refused: resolving a name walks the scopes around it, so a reference at depth
 // N costs N, and blocks nested 30,000 deep took 19 s to bundle.
-export const MAX_NESTING_DEPTH = 1000;
+export const MAX_NESTING_DEPTH = 500;
 
 const REGEX_AFTER = new Set('(,=:[!&|?{};+-*%<>~^'.split('').map((c) => c.charCodeAt(0)));
 const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw',
