@@ -78,6 +78,7 @@ class Settings(BaseSettings):
         3, ge=1, description="failures of one source (ours: timeout, crash) before the scene records the error")
     node_binary: str = "node"
     project_max_scenes: int = Field(200, ge=1, le=5000, description="scenes one project bundle may hold")
+    project_max_bytes: int = Field(16 * MIB, ge=1024, description="a bigger project module is refused (422)")
     # specifier -> host global (or URL); merged over the compiler's built-in map
     import_map: dict[str, str] = Field(default_factory=dict)
 

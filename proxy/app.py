@@ -61,7 +61,7 @@ def build_context(settings: Settings) -> AppContext:
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
                       limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,
                       projects=ProjectBundles(service, settings.project_max_scenes, settings.compile_workers,
-                                              project_mappings))
+                                              project_mappings, settings.project_max_bytes))
 
 
 def create_app(settings: Settings) -> web.Application:

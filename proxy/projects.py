@@ -54,9 +54,10 @@ class ProjectBundle:
 
 class ProjectBundles:
     def __init__(self, service: CompilationService, max_scenes: int, compile_concurrency: int,
-                 cache: MappingCache[ProjectBundle]) -> None:
+                 cache: MappingCache[ProjectBundle], max_bytes: int = 16 * 1024 * 1024) -> None:
         self.service = service
         self.max_scenes = max_scenes
+        self.max_bytes = max_bytes  # each scene is bounded; so is their sum, before it reaches any cache
         self.cache = cache
         self._compiles = asyncio.Semaphore(compile_concurrency)
 
@@ -148,6 +149,9 @@ class ProjectBundles:
                 raise StorageUnavailable(f"artifact {i.ref} of scene {i.scene_id} is missing from storage")
             parts.append(ScenePart(i.scene_id, artifact.identity, self.service.url_for(i.ref)))
         code = assemble(parts)  # no bundler: each scene's artifact in its own function scope
+        if len(code) > self.max_bytes:
+            raise ProjectTooLarge(f"the project's module would be {len(code)} bytes (limit {self.max_bytes}); "
+                                  "import its scenes one by one")
         await tiers.put(key, code)
         metrics.PROJECT_BUNDLES.labels("built").inc()
         return Built(key, self.service.url_for(key))

@@ -89,3 +89,15 @@ async def test_a_throwing_scene_an_eval_scene_and_a_timed_out_scene_leave_the_ot
     assert rendered[thrower]["ok"] and "boom at evaluation" in rendered[thrower]["texts"]["0"]
     assert rendered[evil]["ok"] and rendered[evil]["texts"]["0"] == "isolated", rendered[evil]
     assert "timed out" in probe[slow]["error"], probe[slow]  # its error module; the project answered
+
+
+async def test_a_project_module_over_its_byte_limit_is_refused_before_any_cache(
+        spawn_server, tmp_path: Path, http: aiohttp.ClientSession) -> None:  # type: ignore[no-untyped-def]
+    server = spawn_server(database_url=f"sqlite:///{tmp_path}/proxy.sqlite3",
+                          storage_url=f"file://{tmp_path}/artifacts", project_max_bytes="4096")
+    project = str(uuid.uuid4())
+    for n in range(3):
+        await create(http, server.base, NAMED.format(label=f"scene {n} " + "x" * 1500), project)
+    async with http.get(f"{server.base}/api/projects/{project}/components") as r:
+        body = await r.json()
+    assert r.status == 422 and "import its scenes one by one" in body["error"]["message"], body
