@@ -226,7 +226,7 @@ export const MAX_NESTING_DEPTH = 500;
 const REGEX_AFTER = new Set('(,=:[!&|?{};+-*%<>~^'.split('').map((c) => c.charCodeAt(0)));
 const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw',
   'case', 'do', 'else', 'yield', 'await']);
-const WORD_RE = /[A-Za-z0-9_$]+/y;
+const isWordChar = (c) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 36;
 
 /**
  * The deepest bracket nesting in `source` and the offset where it is reached, skipping strings,
@@ -241,7 +241,8 @@ export function nestingDepth(source) {
   let at = 0;
   let i = 0;
   let prev = 0; // the last significant character (0: none yet), for telling a regex from a division
-  let word = '';
+  let wordStart = 0;
+  let wordEnd = 0;
   const n = source.length;
   const open = (kind) => {
     stack.push(kind);
@@ -269,11 +270,11 @@ export function nestingDepth(source) {
       i++;
       continue;
     }
-    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 36) {
-      WORD_RE.lastIndex = i;
-      WORD_RE.exec(source);
-      word = source.slice(i, WORD_RE.lastIndex);
-      i = WORD_RE.lastIndex;
+    if (isWordChar(c)) {
+      wordStart = i;
+      i++;
+      while (i < n && isWordChar(source.charCodeAt(i))) i++;
+      wordEnd = i;
       prev = 119; // 'w'
       continue;
     }
@@ -287,7 +288,8 @@ export function nestingDepth(source) {
       i = end < 0 ? n : end + 2;
       continue;
     }
-    const regexMayStart = prev === 0 || (prev === 119 ? REGEX_AFTER_WORDS.has(word) : REGEX_AFTER.has(prev));
+    const regexMayStart = c === 47 && (prev === 0
+      || (prev === 119 ? REGEX_AFTER_WORDS.has(source.slice(wordStart, wordEnd)) : REGEX_AFTER.has(prev)));
     prev = c;
     if (c === 34 || c === 39) { // a quoted string ends at its quote or at the end of the line
       i++;
