@@ -416,7 +416,10 @@ class CompilationService:
             return None
         log.warning("artifact missing from storage; recompiling", extra={"event": "repair", "hash": hash})
         try:
-            await self.flight.run(hash, lambda: self._compile_and_store(hash, code))
+            known = await self.failures.check(hash, self.retry_claim_seconds)
+            if known is not None and not known[1]:
+                return None  # this code failed us lately (timeout, crash): no repair compile before its back-off
+            await self._build_remembering(hash, code, None)
         except CompileError:
             return None
         return await self.tiers.get(hash)
