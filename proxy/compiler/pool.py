@@ -136,6 +136,10 @@ class CompilerPool:
             # Cancelled by our caller: the worker is fine, and a late reply carries an id nobody awaits.
             self._idle.put_nowait(worker)
             raise
+        if not reply.get("ok") and (reply.get("error") or {}).get("kind") == "internal":
+            # our fault inside the worker (its esbuild service may be dead): a fresh process takes the slot
+            self._replace(worker)
+            return reply
         self._idle.put_nowait(worker)
         return reply
 

@@ -85,3 +85,16 @@ async def test_output_over_the_artifact_limit_is_a_too_large_error_and_the_worke
         assert (await pool.compile(CLASSES["lookalike-template"](4 * KB))).code  # and it keeps working
     finally:
         await pool.close()
+
+
+async def test_a_worker_whose_esbuild_service_died_is_replaced_instead_of_failing_every_compile() -> None:
+    pool = CompilerPool(Settings(compile_workers=1, compile_timeout_seconds=30.0), debug_ops=True)
+    await pool.start()
+    try:
+        [before] = pool.pids()
+        reply = await pool._call({"op": "crash-esbuild"})  # esbuild's Go stack overflows: its service exits
+        assert reply["ok"] is False and reply["error"]["kind"] == "internal"
+        assert (await pool.compile(CLASSES["huge-number"](1024))).code  # a fresh worker compiles it
+        assert before not in pool.pids()
+    finally:
+        await pool.close()

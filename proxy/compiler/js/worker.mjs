@@ -3,7 +3,7 @@
 //   out: {"id": N, "ok": true, "code": "..."} | {"id": N, "ok": false, "error": {message, kind, line, column, lineText}}
 //   in:  {"id": N, "op": "bundle", "scenes": [{"id": "...", "code": "<artifact>"}, ...]} -> {"id": N, "ok": true, "code": "..."}
 // On start it prints {"id": 0, "ready": true, "esbuild": "<version>"} once warm.
-// The "sleep" and "exit" ops exist for the tests of the pool's timeout and crash handling; they are
+// The "sleep", "exit" and "crash-esbuild" ops exist for the tests of the pool's timeout and crash handling; they are
 // honoured only when the pool started this process with ARTIFACT_COMPILER_DEBUG_OPS=1.
 
 import * as esbuild from 'esbuild';
@@ -56,6 +56,14 @@ async function handle(request) {
     // Block the event loop, like a compile that never returns.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(request.ms) || 0);
     send({ id, ok: true });
+  } else if (debugOps && op === 'crash-esbuild') {
+    // Overflow esbuild's Go stack (its service process dies), as a nesting past every check would.
+    try {
+      await esbuild.transform(`${'!'.repeat(600_000)}1`, { loader: 'js' });
+      send({ id, ok: true });
+    } catch (e) {
+      send(errorReply(id, e));
+    }
   } else if (debugOps && op === 'exit') {
     process.exit(3);
   } else {
