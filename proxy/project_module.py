@@ -8,11 +8,15 @@ into an async arrow function of its own that returns the namespace, so
   direct `eval` included (module code is strict: it cannot add names outside its function);
 - a scene that throws while it evaluates becomes its own error component (with `compilationError`),
   and the scenes after it still evaluate;
-- top-level `await` keeps working, and scenes evaluate one after the other in the project's order.
+- top-level `await` keeps working; scenes start in the project's order and are awaited together,
+  so one whose evaluation never settles becomes an error component after EVALUATION_SECONDS
+  instead of holding the whole project's import.
 
 An artifact of another shape (a real `import` from an import-map URL, or a name of ours) is loaded as
 what it is, a module at its own immutable URL, through `import()`: isolated the same way, one request
 more. Assembly is string concatenation, linear in the artifacts' size.
+
+Any change to what this file prints must bump BUNDLE_REVISION in proxy/projects.py (the module's hash).
 
     default export: { [sceneId]: component }     (frozen, in the given order)
     `modules`:      { [sceneId]: the scene module's namespace (every named export) }
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 
 from proxy.artifact import unseal
 
+EVALUATION_SECONDS = 10  # a scene still evaluating after this (a top-level await that never settles) is an error
 PREFIX = "__apProject$"  # the names this module declares; a scene that mentions them is loaded by URL
 
 # The canonical export clause at the very end (pretty or minified), before the seal's trailer line.
@@ -40,8 +45,12 @@ _ERROR_EXPORTS = ((b"export const compilationError = ", b"const compilationError
                   (b"export default function CompilationError()", b"function CompilationError()"))
 
 _HEAD = f"""// artifact-proxy: a project's scenes, each evaluated in its own function scope.
+// What assembles the map is taken before any scene runs, so a scene that patches globals cannot redirect it.
+const {PREFIX}freeze = Object.freeze, {PREFIX}fromEntries = Object.fromEntries, {PREFIX}entries = Object.entries;
+const {PREFIX}race = Promise.race.bind(Promise), {PREFIX}allOf = Promise.all.bind(Promise);
+const {PREFIX}map = Function.prototype.call.bind(Array.prototype.map);
 const {PREFIX}failed = (error) => {{
-  const compilationError = Object.freeze({{
+  const compilationError = {PREFIX}freeze({{
     message: "Scene failed to evaluate: " + String(error && error.message || error).slice(0, 2000),
     line: 0, column: 0 }});
   const CompilationError = () => globalThis.React.createElement("div", {{
@@ -49,19 +58,27 @@ const {PREFIX}failed = (error) => {{
     style: {{ position: "absolute", inset: 0, display: "flex", alignItems: "center", justifyContent: "center",
       padding: "48px", background: "#2b0b0e", color: "#ffd7d7", fontFamily: "ui-monospace, monospace",
       fontSize: "24px", whiteSpace: "pre-wrap" }} }}, compilationError.message);
-  return Object.freeze({{ __proto__: null, default: CompilationError, compilationError }});
+  return {PREFIX}freeze({{ __proto__: null, default: CompilationError, compilationError }});
 }};
 const {PREFIX}load = async (evaluate) => {{
+  let timer;
   try {{
-    return await evaluate();
+    return await {PREFIX}race([evaluate(), new Promise((_, reject) => {{
+      const late = new Error("it did not finish within {EVALUATION_SECONDS} s");
+      timer = setTimeout(() => reject(late), {EVALUATION_SECONDS * 1000});
+    }})]);
   }} catch (error) {{
     return {PREFIX}failed(error);
+  }} finally {{
+    clearTimeout(timer);
   }}
 }};
 """
 
-_TAIL = f"""const {PREFIX}scenes = Object.freeze(Object.fromEntries(
-  Object.entries(modules).map(([id, namespace]) => [id, namespace.default])));
+_TAIL = f"""const modules = {PREFIX}freeze({PREFIX}fromEntries(
+  {PREFIX}map({PREFIX}ids, (id, i) => [id, {PREFIX}all[i]])));
+const {PREFIX}scenes = {PREFIX}freeze({PREFIX}fromEntries(
+  {PREFIX}map({PREFIX}entries(modules), ([id, namespace]) => [id, namespace.default])));
 export {{ {PREFIX}scenes as default, modules }};
 """
 
@@ -76,7 +93,7 @@ class ScenePart:
 def _namespace(exports: list[tuple[str, str]]) -> str:
     # getters keep ES module semantics: an export reassigned later is seen as it is now
     getters = ", ".join(f"get {json.dumps(name)}() {{ return {local}; }}" for local, name in exports)
-    return f"return Object.freeze({{ __proto__: null{', ' if getters else ''}{getters} }});"
+    return f"return {PREFIX}freeze({{ __proto__: null{', ' if getters else ''}{getters} }});"
 
 
 def inline_body(code: bytes) -> bytes | None:
@@ -110,9 +127,12 @@ def inline_body(code: bytes) -> bytes | None:
 
 def assemble(parts: list[ScenePart]) -> bytes:
     """One ES module for the scenes, in order; linear in their total size."""
-    out = [_HEAD.encode(), b"const modules = Object.freeze({\n"]
+    ids = json.dumps([part.scene_id for part in parts]).encode()
+    # every scene starts in order (one that never awaits runs to its end before the next starts); all
+    # are awaited together, each at most EVALUATION_SECONDS, so one that never settles costs no other
+    out = [_HEAD.encode(), b"const ", PREFIX.encode(), b"ids = ", PREFIX.encode(), b"freeze(", ids, b");\n",
+           b"const ", PREFIX.encode(), b"all = await ", PREFIX.encode(), b"allOf([\n"]
     for part in parts:
-        key = json.dumps(part.scene_id).encode()
         body = inline_body(part.code)
         if body is None and part.url is not None:
             loader = f"() => import({json.dumps(part.url)})".encode()
@@ -120,6 +140,6 @@ def assemble(parts: list[ScenePart]) -> bytes:
             loader = b'() => { throw new Error("scene module has an unexpected shape"); }'
         else:
             loader = b"async () => {\n" + body + b"}"
-        out += [b"  ", key, b": await ", PREFIX.encode(), b"load(", loader, b"),\n"]
-    out += [b"});\n", _TAIL.encode()]
+        out += [b"  ", PREFIX.encode(), b"load(", loader, b"),\n"]
+    out += [b"]);\n", _TAIL.encode()]
     return b"".join(out)

@@ -75,3 +75,28 @@ async def test_an_artifact_with_a_real_import_is_loaded_by_its_own_url(tmp_path:
 def test_a_scene_naming_the_project_modules_own_bindings_is_not_inlined() -> None:
     code = seal(b"const x = __apProject$load;\nexport {\n  x as default\n};\n")
     assert inline_body(code) is None
+
+
+# Scenes cannot use top-level await (target es2020), but a module loaded by URL can hang the same way.
+HANGS = b"await new Promise(() => {});\nconst Never = () => null;\nexport {\n  Never as default\n};\n"
+
+# Patches the globals the project module uses to build its map, then tries to swap another scene in.
+PATCHES = """import { AbsoluteFill } from 'remotion';
+Object.fromEntries = () => ({ first: () => 'hijacked' });
+Object.freeze = (o) => o;
+export default function Patcher() { return <AbsoluteFill>patcher</AbsoluteFill>; }
+"""
+
+
+async def test_a_module_that_never_finishes_or_a_scene_that_patches_globals_costs_no_other_scene(
+        pool: CompilerPool, tmp_path: Path) -> None:
+    parts = [ScenePart(name, seal((await pool.compile(code)).code), None)
+             for name, code in (("first", SAME.format(label="first")), ("patches", PATCHES))]
+    parts.insert(1, ScenePart("hangs", seal(HANGS), None))
+    (tmp_path / "project.mjs").write_bytes(assemble(parts))
+    shims = {name: f'import s from "./project.mjs";\nexport default s[{json.dumps(name)}];\n'.encode()
+             for name in ("first", "hangs", "patches")}
+    results = run_harness(shims, tmp_path)
+    assert results["first"]["texts"]["0"] == "first"  # the patch could not redirect the map
+    assert "did not finish within" in results["hangs"]["texts"]["0"]
+    assert results["patches"]["texts"]["0"] == "patcher"
