@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from proxy.compiler.types import CompileError, ErrorKind
+from core.compiler import CompileError, ErrorKind
 
 log = logging.getLogger("artifact_proxy.compile")
 

@@ -28,7 +28,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from proxy.artifact import unseal
+from core.artifact import unseal
 
 EVALUATION_SECONDS = 10  # a scene still evaluating after this (a top-level await that never settles) is an error
 PREFIX = "__apProject$"  # the names this module declares; a scene that mentions them is loaded by URL

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from proxy.artifact import seal
+from core.artifact import seal
+from core.compiler import CompileError
 from proxy.compiler import render_error_module
 from proxy.compiler.pool import CompilerPool
-from proxy.compiler.types import CompileError
 from proxy.project_module import ScenePart, assemble, inline_body
 from tests.compiler.conftest import SCENES, make_settings, run_harness
 

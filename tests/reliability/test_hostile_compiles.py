@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from config import Settings
+from core.compiler import CompileError
 from proxy.compiler.pool import CompilerPool
-from proxy.compiler.types import CompileError
 from tests.fixtures.hostile import CLASSES
 
 KB = 1024
