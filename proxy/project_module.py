@@ -20,6 +20,9 @@ Any change to what this file prints must bump BUNDLE_REVISION in proxy/projects.
 
     default export: { [sceneId]: component }     (frozen, in the given order)
     `modules`:      { [sceneId]: the scene module's namespace (every named export) }
+    `order`:        [sceneId, ...] (the project's order: "order", then "createdAt")
+    `scenes`:       { [sceneId]: { name, durationInFrames } } from the scene table, so a player can
+                    build its <Series> without another request
 """
 
 from __future__ import annotations
@@ -75,11 +78,13 @@ const {PREFIX}load = async (evaluate) => {{
 }};
 """
 
-_TAIL = f"""const modules = {PREFIX}freeze({PREFIX}fromEntries(
+# Only prefixed names live in module scope (exported under their public names), so a scene's free
+# variable never resolves to one of ours.
+_TAIL = f"""const {PREFIX}modules = {PREFIX}freeze({PREFIX}fromEntries(
   {PREFIX}map({PREFIX}ids, (id, i) => [id, {PREFIX}all[i]])));
 const {PREFIX}scenes = {PREFIX}freeze({PREFIX}fromEntries(
-  {PREFIX}map({PREFIX}entries(modules), ([id, namespace]) => [id, namespace.default])));
-export {{ {PREFIX}scenes as default, modules }};
+  {PREFIX}map({PREFIX}entries({PREFIX}modules), ([id, namespace]) => [id, namespace.default])));
+export {{ {PREFIX}scenes as default, {PREFIX}modules as modules, {PREFIX}ids as order, {PREFIX}labels as scenes }};
 """
 
 
@@ -88,6 +93,14 @@ class ScenePart:
     scene_id: str
     code: bytes  # the stored (sealed) artifact, or an error module
     url: str | None  # where the artifact is served (None for an error module)
+    name: str | None = None  # the table's name and duration (frames), exported as `scenes`
+    duration: int | None = None
+
+
+def scene_labels(parts: list[ScenePart]) -> str:
+    """`scenes` as JSON: data, never code (json.dumps escapes what could close the script)."""
+    labels = {p.scene_id: {"name": p.name, "durationInFrames": p.duration} for p in parts}
+    return json.dumps(labels, ensure_ascii=True).replace("<", "\\u003c")
 
 
 def _namespace(exports: list[tuple[str, str]]) -> str:
@@ -131,6 +144,8 @@ def assemble(parts: list[ScenePart]) -> bytes:
     # every scene starts in order (one that never awaits runs to its end before the next starts); all
     # are awaited together, each at most EVALUATION_SECONDS, so one that never settles costs no other
     out = [_HEAD.encode(), b"const ", PREFIX.encode(), b"ids = ", PREFIX.encode(), b"freeze(", ids, b");\n",
+           b"const ", PREFIX.encode(), b"labels = ", PREFIX.encode(), b"freeze(", scene_labels(parts).encode(),
+           b");\n",
            b"const ", PREFIX.encode(), b"all = await ", PREFIX.encode(), b"allOf([\n"]
     for part in parts:
         body = inline_body(part.code)

@@ -33,7 +33,7 @@ from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, Storage
 from proxy.project_module import ScenePart, assemble
 from proxy.service import CHANGED_WHILE_COMPILING, Built, CompilationService, Resolution
 
-BUNDLE_REVISION = "2"  # bump when the layout changes without the compiler changing (2: project_module.py)
+BUNDLE_REVISION = "3"  # bump when the layout changes without the compiler changing (3: `order`, `scenes`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,8 @@ class SceneInput:
     ref: str  # the artifact hash, or `error-<digest>` for a scene served as its error module
     error: str | None  # the current code's compile error, if any (the bundle may still hold a good artifact)
     error_module: bytes | None = None  # what the scene contributes when it has no good artifact
+    name: str | None = None  # the table's labels, exported by the module (so they are in its hash too)
+    duration: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ class ProjectBundles:
     def hash_of(self, inputs: list[SceneInput]) -> str:
         h = hashlib.sha256(f"project-bundle {BUNDLE_REVISION}\n{self.service.compiler.fingerprint}\n".encode())
         for i in inputs:
-            h.update(f"{i.scene_id} {i.ref}\n".encode())
+            h.update(f"{i.scene_id} {i.ref} {i.duration}\n{i.name!r}\n".encode())
         return h.hexdigest()[:16]
 
     async def _settle(self, scene: Scene, known: Resolution | None) -> Resolution:
@@ -119,14 +121,15 @@ class ProjectBundles:
     @staticmethod
     def _input(scene: Scene, resolution: Resolution) -> SceneInput:
         if resolution.hash is not None:
-            return SceneInput(str(scene.id), resolution.hash, resolution.error)
+            return SceneInput(str(scene.id), resolution.hash, resolution.error, None, scene.name, scene.duration)
         if resolution.transient and resolution.error in (None, CHANGED_WHILE_COMPILING):
             # nothing to serve *yet* (edited mid-compile): never freeze that. A failure of ours is served
             # as the scene's error module (the project's mapping keeps it only briefly: transient).
             raise CompileError(resolution.error or "scene is being compiled; retry", kind="timeout")
         error = resolution.error or "compile failed"
         module = CompilationService.error_module(error)
-        return SceneInput(str(scene.id), f"error-{hashlib.sha256(module).hexdigest()[:16]}", error, module)
+        return SceneInput(str(scene.id), f"error-{hashlib.sha256(module).hexdigest()[:16]}", error, module,
+                          scene.name, scene.duration)
 
     async def _ensure(self, key: str, inputs: list[SceneInput]) -> Built:
         tiers = self.service.tiers
@@ -142,12 +145,12 @@ class ProjectBundles:
         parts: list[ScenePart] = []
         for i in inputs:
             if i.error_module is not None:
-                parts.append(ScenePart(i.scene_id, i.error_module, None))
+                parts.append(ScenePart(i.scene_id, i.error_module, None, i.name, i.duration))
                 continue
             artifact = await self.service.artifact(i.ref)
             if artifact is None:  # lost and not rebuildable: never store a bundle with a hole in it
                 raise StorageUnavailable(f"artifact {i.ref} of scene {i.scene_id} is missing from storage")
-            parts.append(ScenePart(i.scene_id, artifact.identity, self.service.url_for(i.ref)))
+            parts.append(ScenePart(i.scene_id, artifact.identity, self.service.url_for(i.ref), i.name, i.duration))
         code = assemble(parts)  # no bundler: each scene's artifact in its own function scope
         if len(code) > self.max_bytes:
             raise ProjectTooLarge(f"the project's module would be {len(code)} bytes (limit {self.max_bytes}); "

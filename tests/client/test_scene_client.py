@@ -321,8 +321,6 @@ def test_a_ten_scene_project_plays_in_a_series(page: Any, proxy: ProxyClient, vi
     assert not page.errors.uncaught, page.errors.uncaught
 
 
-@pytest.mark.xfail(strict=True, reason="the project module exports no `scenes` (name, duration) yet: "
-                   "the client reads it once the server adds it (issue 19, lead's database change)")
 def test_a_project_gives_each_scene_its_name_from_the_table(page: Any, proxy: ProxyClient,
                                                            view_page: ViewPage) -> None:
     project = str(uuid.uuid4())
@@ -331,6 +329,14 @@ def test_a_project_gives_each_scene_its_name_from_the_table(page: Any, proxy: Pr
     page.wait_for_function("window.ready === true", timeout=TIMEOUT)
     scenes = page.evaluate("(p) => client.loadProject(p).then((x) => x.scenes)", project)
     assert [scenes[i]["name"] for i in ids] == ["named 0", "named 1"]
+    assert [scenes[i]["durationInFrames"] for i in ids] == [150, 150]  # the table's default duration
+    assert page.evaluate("(p) => client.loadProject(p).then((x) => x.order)", project) == ids
+
+    # a rename is a new module (names are in its hash): the next version shows it
+    assert proxy.request("PUT", f"/api/scenes/{ids[1]}", {"tsxCode": scene("N1"), "name": "renamed"},
+                         admin=True).status == 200
+    renamed = page.evaluate("(p) => client.loadProject(p, { version: 2 }).then((x) => x.scenes)", project)
+    assert renamed[ids[1]]["name"] == "renamed"
 
 
 GALLERY = """
