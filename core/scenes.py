@@ -94,6 +94,10 @@ class SceneRepository(Protocol):
         """Live scenes."""
         ...
 
+    async def count_project(self, project_id: uuid.UUID) -> int:
+        """Live scenes of one project (answered from the project index, before any source is read)."""
+        ...
+
     async def project_of(self, scene_id: uuid.UUID) -> uuid.UUID | None:
         """The project of a scene row, soft-deleted or not (to invalidate after a deletion)."""
         ...

@@ -25,7 +25,7 @@ from proxy.flags import Flags
 from proxy.http import Cors, immutable_headers
 from proxy.invalidation import Invalidation
 from proxy.limits import CompileLimiter
-from proxy.projects import ProjectBundle, ProjectBundles
+from proxy.projects import ProjectBundle, ProjectBundles, Refused
 from proxy.routes import artifacts, compile, components, flags, health, preview, projects, scenes
 from proxy.routes import metrics as metrics_routes
 from proxy.service import CompilationService, Resolution
@@ -45,7 +45,7 @@ def build_context(settings: Settings) -> AppContext:
     compiler = create_compiler(settings)
     board = InvalidationBoard(settings.invalidation_board)
     mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds, board=board)
-    project_mappings: MappingCache[ProjectBundle] = MappingCache(settings.mapping_ttl_seconds, board=board)
+    project_mappings: MappingCache[ProjectBundle | Refused] = MappingCache(settings.mapping_ttl_seconds, board=board)
     cluster = Cluster.create(settings, [mappings, project_mappings]) if settings.redis_url else None
     tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None, immutable_headers)
     service = CompilationService(

@@ -27,6 +27,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from cache.mapping import MappingCache
+from cache.singleflight import SingleFlight
 from core import metrics
 from core.scenes import DatabaseUnavailable, Scene
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
@@ -47,6 +48,16 @@ class SceneInput:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """A project answered 404 (no scenes) or 422 (too many), cached briefly like a mapping."""
+
+    error: ProjectNotFound | ProjectTooLarge
+
+
+REFUSAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectBundle:
     hash: str
     url: str
@@ -56,28 +67,45 @@ class ProjectBundle:
 
 class ProjectBundles:
     def __init__(self, service: CompilationService, max_scenes: int, compile_concurrency: int,
-                 cache: MappingCache[ProjectBundle], max_bytes: int = 16 * 1024 * 1024) -> None:
+                 cache: MappingCache[ProjectBundle | Refused], max_bytes: int = 16 * 1024 * 1024) -> None:
         self.service = service
         self.max_scenes = max_scenes
         self.max_bytes = max_bytes  # each scene is bounded; so is their sum, before it reaches any cache
         self.cache = cache
         self._compiles = asyncio.Semaphore(compile_concurrency)
+        self._resolving: SingleFlight[uuid.UUID, ProjectBundle] = SingleFlight()
 
     async def resolve(self, project_id: uuid.UUID,
                       admission: Callable[[], AbstractContextManager[None]]) -> ProjectBundle:
         cached, expired = self.cache.lookup(project_id)
+        if isinstance(cached, Refused) and not expired:
+            raise cached.error  # a 404/422 answered moments ago: no database read for a repeat
         # only while this process holds the module's bytes: anything less re-checks storage below
-        if cached is not None and not expired and self.service.tiers.peek(cached.hash) is not None:
+        if isinstance(cached, ProjectBundle) and not expired and self.service.tiers.peek(cached.hash) is not None:
             metrics.L1_PROJECT_HIT.inc()
             metrics.PROJECT_BUNDLE_HIT.inc()
             return cached
         metrics.CACHE_LOOKUPS.labels("l1", "project", "miss").inc()
+        # concurrent misses for one project share one read and one build
+        return (await self._resolving.do(project_id, lambda: self._resolve_uncached(project_id, admission)))[0]
+
+    async def _resolve_uncached(self, project_id: uuid.UUID,
+                                admission: Callable[[], AbstractContextManager[None]]) -> ProjectBundle:
         ticket = self.cache.ticket(project_id)  # before the read: a write meanwhile voids what it finds
         try:
+            count = await self.service.repo.count_project(project_id)  # refuse before reading any source
+            if count == 0:
+                raise ProjectNotFound(str(project_id))
+            if count > self.max_scenes:
+                raise ProjectTooLarge(f"project has more than {self.max_scenes} scenes; import them one by one")
             scenes = await self.service.repo.list_project(project_id, self.max_scenes + 1)
         except DatabaseUnavailable:
-            if cached is not None and await self.service.tiers.contains(cached.hash):
-                return cached  # stale-if-error: a module that was right a moment ago beats a 503
+            known = self.cache.last_known(project_id)
+            if isinstance(known, ProjectBundle) and await self.service.tiers.contains(known.hash):
+                return known  # stale-if-error: a module that was right a moment ago beats a 503
+            raise
+        except (ProjectNotFound, ProjectTooLarge) as e:
+            self.cache.put(project_id, Refused(e), ticket, REFUSAL_SECONDS)  # a write to it voids this at once
             raise
         bundle, transient = await self._resolve_scenes(scenes, project_id, admission)
         self.cache.put(project_id, bundle, ticket, self.service.negative_ttl if transient else None)

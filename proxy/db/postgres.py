@@ -501,6 +501,11 @@ class PostgresSceneRepository:
         sql = f"SELECT count(*) FROM {self._table} WHERE {self.columns.live}"
         return int(await self._run("count", lambda c: c.fetchval(sql)))
 
+    async def count_project(self, project_id: uuid.UUID) -> int:
+        c = self.columns
+        sql = f"SELECT count(*) FROM {self._table} WHERE {c.project_id} = $1 AND {c.live}"
+        return int(await self._run("count_project", lambda conn: conn.fetchval(sql, project_id)))
+
     async def project_of(self, scene_id: uuid.UUID) -> uuid.UUID | None:
         sql = f"SELECT {self.columns.project_id} FROM {self._table} WHERE id = $1"
         return schema.to_uuid(await self._run("project_of", lambda c: c.fetchval(sql, scene_id)))

@@ -397,6 +397,12 @@ class SqliteSceneRepository:
         rows = await self._read("count", f"SELECT count(*) AS n FROM {self._table} WHERE {self.columns.live}")
         return int(rows[0]["n"])
 
+    async def count_project(self, project_id: uuid.UUID) -> int:
+        c = self.columns
+        rows = await self._read("count_project", f"SELECT count(*) AS n FROM {self._table} "
+                                f"WHERE {c.project_id} = ? AND {c.live}", (_id(project_id),))
+        return int(rows[0]["n"])
+
     async def project_of(self, scene_id: uuid.UUID) -> uuid.UUID | None:
         rows = await self._read("project_of", f"SELECT {self.columns.project_id} AS p FROM {self._table} WHERE id = ?",
                                 (_id(scene_id),))

@@ -502,3 +502,55 @@ async def test_with_an_origin_allow_list_the_module_varies_on_origin_as_well_as_
     # a shared cache must not hand one origin's answer (with its CORS header) to another
     for r in (allowed, other):
         assert {v.strip() for v in r.headers["Vary"].split(",")} >= {"Accept-Encoding", "Origin"}, r.headers["Vary"]
+
+
+def count_calls(repo: Any, *names: str) -> dict[str, int]:
+    """Wrap the repository's methods to count the reads a request makes (the real ones still run)."""
+    calls = dict.fromkeys(names, 0)
+    for name in names:
+        real = getattr(repo, name)
+
+        async def counted(*args: Any, _name: str = name, _real: Any = real) -> Any:
+            calls[_name] += 1
+            return await _real(*args)
+
+        setattr(repo, name, counted)
+    return calls
+
+
+async def test_an_unknown_project_is_refused_once_then_from_cache_until_a_scene_joins_it(
+        client: TestClient) -> None:
+    project = uuid.uuid4()
+    calls = count_calls(client.app[CTX].repo, "count_project", "list_project")
+    for _ in range(5):
+        assert (await project_get(client, project)).status == 404
+    assert calls == {"count_project": 1, "list_project": 0}  # counted once; no source was read
+
+    await create(client, titled("the first scene"), projectId=str(project))  # a write voids the refusal
+    assert (await project_get(client, project)).status == 200
+
+
+async def test_a_project_over_the_scene_limit_is_refused_before_any_source_is_read(
+        aiohttp_client: Any, backend_settings: Settings) -> None:
+    client: TestClient = await aiohttp_client(create_app(backend_settings.model_copy(
+        update={"project_max_scenes": 2})))
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("one"), titled("two"), titled("three"))
+    calls = count_calls(client.app[CTX].repo, "count_project", "list_project")
+
+    answers = await asyncio.gather(*(project_get(client, project) for _ in range(10)))
+
+    assert {r.status for r in answers} == {422}
+    assert calls == {"count_project": 1, "list_project": 0}  # ten concurrent misses, one count, no sources
+
+
+async def test_concurrent_misses_for_one_project_read_the_database_once(client: TestClient) -> None:
+    project = uuid.uuid4()
+    await project_scenes(client, project, titled("flight one"), titled("flight two"))
+    client.app[CTX].projects.cache.clear()  # a cold process
+    calls = count_calls(client.app[CTX].repo, "count_project", "list_project")
+
+    answers = await asyncio.gather(*(project_get(client, project) for _ in range(20)))
+
+    assert {r.status for r in answers} == {200} and len({r.headers["ETag"] for r in answers}) == 1
+    assert calls == {"count_project": 1, "list_project": 1}
