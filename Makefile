@@ -65,6 +65,7 @@ test: install-dev services lint
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r core proxy cache config
 
 bench: install-dev services

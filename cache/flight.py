@@ -6,7 +6,7 @@ takes part in the cluster-wide lease, so N waiters in a process cost one Redis r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from cache.singleflight import SingleFlight
 from core import metrics
@@ -24,7 +24,8 @@ class CompileFlight:
         self.cluster = cluster
 
     async def run(self, key: str, work: Callable[[], Awaitable[V]]) -> V:
-        leader_work = work if self.cluster is None else (lambda: self.cluster.run(key, work))  # type: ignore[union-attr]
+        cluster = self.cluster
+        leader_work = work if cluster is None else (lambda: cluster.run(key, work))
         value, shared = await self.local.do(key, leader_work)
         metrics.SINGLEFLIGHT.labels("waiter" if shared else "leader").inc()
-        return value  # type: ignore[return-value]
+        return cast(V, value)  # the local flight is shared by every V; each key's callers agree on it

@@ -116,7 +116,7 @@ class RedisTier:
             metrics.CACHE_LOOKUPS.labels("l2", "mapping", "miss").inc()
             return None
         metrics.CACHE_LOOKUPS.labels("l2", "mapping", "hit").inc()
-        return orjson.loads(body)  # type: ignore[no-any-return]
+        return orjson.loads(body)
 
     async def set_mapping(self, scene_id: str, version: int, value: dict[str, Any]) -> None:
         if not self.available:

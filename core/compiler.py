@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, cast, get_args
 
 ErrorKind = Literal[
     "syntax",  # the TSX does not parse / transform
@@ -57,7 +57,7 @@ class CompileError(Exception):
         kind = data.get("kind")
         if kind not in ERROR_KINDS:
             return cls("internal compiler error", kind="crash")
-        return cls(str(data.get("message") or "compile failed"), kind=kind,  # type: ignore[arg-type]
+        return cls(str(data.get("message") or "compile failed"), kind=cast(ErrorKind, kind),
                    line=_int(data.get("line")), column=_int(data.get("column")),
                    line_text=str(data.get("lineText") or ""))
 
@@ -76,8 +76,8 @@ ERROR_KINDS: frozenset[str] = frozenset(get_args(ErrorKind))
 
 def _int(value: object) -> int:
     try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return int(value) if isinstance(value, int | float | str) else 0
+    except ValueError:
         return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -111,7 +112,7 @@ async def _flush_metrics_every_second() -> None:
         metrics.flush_hot_metrics()
 
 
-async def _lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     c = app[CTX]
     await c.repo.migrate()
     await c.compiler.start()

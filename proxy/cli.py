@@ -172,7 +172,7 @@ def _run_worker(settings: Settings, host: str, port: int, reuse_port: bool) -> N
     try:
         import uvloop
 
-        loop = uvloop.new_event_loop()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
     except ImportError:  # pragma: no cover - uvloop is a dependency; this keeps other platforms running
         loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -83,7 +83,7 @@ def edge(route: str, handler: Handler) -> Handler:
         except web.HTTPException as e:
             if e.status < 400:
                 raise  # redirects raised by aiohttp pass through
-            response = problem_for(e)  # type: ignore[assignment]
+            response = problem_for(e)  # type: ignore[assignment]  # never None for an HTTPException >= 400
         except Exception as e:
             problem = problem_for(e)
             if problem is None:
@@ -121,7 +121,7 @@ async def _fallback(request: web.Request) -> web.StreamResponse:
 def add_routes(app: web.Application, table: web.RouteTableDef) -> None:
     for route in table:
         assert isinstance(route, web.RouteDef)
-        wrapped = edge(route.path, route.handler)  # type: ignore[arg-type]
+        wrapped = edge(route.path, route.handler)
         if route.method == "GET":
             app.router.add_get(route.path, wrapped, **route.kwargs)  # HEAD too
         else:

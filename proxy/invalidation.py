@@ -83,7 +83,9 @@ class Invalidation:
             self.project_mappings.clear()
 
     async def _publish(self, key: uuid.UUID) -> None:
+        if self.shared is None:
+            return
         try:
-            await self.shared.publish_invalidate(str(key))  # type: ignore[union-attr]
+            await self.shared.publish_invalidate(str(key))
         except Exception as e:  # Redis down: other nodes fall back to the mapping TTL
             log.warning("could not publish invalidation: %s", e, extra={"event": "redis_down"})

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import cast
 
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
@@ -122,7 +123,8 @@ class ProjectBundles:
         if any(r is None for r in known):  # some scene was never compiled (or its compiler changed)
             with admission():  # one admission for the project: its compiles are bounded below
                 known = await asyncio.gather(*(self._settle(s, r) for s, r in zip(scenes, known, strict=True)))
-        inputs = [self._input(scene, r) for scene, r in zip(scenes, known, strict=True)]  # type: ignore[arg-type]
+        settled = cast(list[Resolution], known)  # every None was settled above
+        inputs = [self._input(scene, r) for scene, r in zip(scenes, settled, strict=True)]
         key = self.hash_of(inputs)
         built = await self._ensure(key, inputs)
         errors = sum(1 for i in inputs if i.error)

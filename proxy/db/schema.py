@@ -177,6 +177,13 @@ def to_uuid(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value))
 
 
+def required_uuid(value: Any) -> uuid.UUID:
+    found = to_uuid(value)
+    if found is None:
+        raise ValueError("a scene row without an id")
+    return found
+
+
 def to_datetime(value: Any) -> datetime | None:
     """A tz-aware UTC datetime from a driver value (datetime, ISO text, or epoch seconds/millis)."""
     if value is None:
@@ -203,13 +210,13 @@ def to_iso(dt: datetime) -> str:
 
 def change_of(scene_id: Any, *project_ids: Any) -> SceneChange:
     ids = tuple(dict.fromkeys(p for p in (to_uuid(v) for v in project_ids) if p is not None))
-    return SceneChange(to_uuid(scene_id), ids)  # type: ignore[arg-type]
+    return SceneChange(required_uuid(scene_id), ids)
 
 
 def row_to_scene(row: Mapping[str, Any] | Any) -> Scene:
     """Build a Scene from a row addressable by column name (asyncpg.Record, sqlite3.Row)."""
     return Scene(
-        id=to_uuid(row["id"]),  # type: ignore[arg-type]
+        id=required_uuid(row["id"]),
         tsx_code=row["tsx_code"],
         name=row["name"],
         project_id=to_uuid(row["project_id"]),

@@ -157,7 +157,7 @@ class SqliteSceneRepository:
         async with self._guard(what):
             await self._open()
             conn = self._readers[next(self._next_reader)]
-            return list(await conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
+            return list(await conn.execute_fetchall(sql, params))
 
     async def _write(self, what: str, fn: Callable[[aiosqlite.Connection], Awaitable[T]],
                      seconds: float | None = None) -> T:

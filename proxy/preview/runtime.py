@@ -76,7 +76,7 @@ class RuntimeAssets:
             raise RuntimeAssetsError(f"unreadable {manifest_path} ({e}): {hint}") from None
         filename = manifest.get("file") if isinstance(manifest, dict) else None
         match = _filename(name).match(filename) if isinstance(filename, str) else None
-        if not match:
+        if not isinstance(filename, str) or not match:
             raise RuntimeAssetsError(f"{manifest_path} names no {name}.<hash>.js file: {hint}")
         try:
             body = (root / filename).read_bytes()
