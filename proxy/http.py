@@ -53,6 +53,24 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+# --- shared (edge) caches ------------------------------------------------------------------------------
+
+def edge_cache_headers(max_stale: int | None, *keys: str) -> dict[str, str]:
+    """Headers that let the purged CDN keep a pointer for `max_stale` seconds, tagged for purging.
+
+    `Cache-Control` (what browsers and any cache we cannot purge obey) is left as the route sets it,
+    `no-cache`: browsers revalidate every view. Only the edge we purge gets a TTL, through the headers
+    meant for it alone: `Surrogate-Control` (Varnish with ops/varnish/default.vcl, Fastly, Akamai) and
+    `CDN-Cache-Control` (RFC 9213: Cloudflare and others); each strips its own before the browser.
+    Keys: `Surrogate-Key` (space-separated: Varnish, Fastly) and `Cache-Tag` (comma-separated: Cloudflare).
+    """
+    if not max_stale:
+        return {}
+    ttl = f"max-age={max_stale}"
+    return {"Surrogate-Control": ttl, "CDN-Cache-Control": ttl, "Surrogate-Key": " ".join(keys),
+            "Cache-Tag": ",".join(keys)}
+
+
 # --- content negotiation ----------------------------------------------------------------------------
 
 _CODING = re.compile(r"\s*([a-zA-Z0-9*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")

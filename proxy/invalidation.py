@@ -7,7 +7,10 @@ What a change must reach:
 - the other nodes, by a pub/sub message, when the change was ours (a write through our API or a
   recorded compile). Changes the product made itself reach every node by its own database
   listener, so those are not published again.
-A gap (a listener or the bus lost messages) clears every L1 mapping on the machine.
+- the edge (CDN), by a purge of the scene's and its projects' surrogate keys, whatever the write
+  (ours or the product's): the purge queue batches it and, with Redis, sends it from one node only.
+A gap (a listener or the bus lost messages) clears every L1 mapping on the machine; the edge keeps
+its copies: the changes re-read after a gap purge their own keys, and the edge TTL bounds the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from cache.mapping import MappingCache
+from proxy.edge_purge import EdgePurge, project_key, scene_key
 
 log = logging.getLogger("artifact_proxy.invalidation")
 
@@ -36,10 +40,11 @@ class SharedMappings(Protocol):
 
 class Invalidation:
     def __init__(self, mappings: MappingCache[Any], project_mappings: MappingCache[Any] | None = None,
-                 shared: SharedMappings | None = None) -> None:
+                 shared: SharedMappings | None = None, edge: EdgePurge | None = None) -> None:
         self.mappings = mappings
         self.project_mappings = project_mappings
         self.shared = shared
+        self.edge = edge
 
     async def scene_saved(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None] = (), *,
                           publish: bool = True) -> None:
@@ -47,6 +52,7 @@ class Invalidation:
         self.mappings.invalidate(scene_id)
         projects = [p for p in project_ids if p is not None]
         self.projects_changed(projects)
+        self._purge_edge(scene_id, projects)
         if self.shared is None:
             return
         await self.shared.delete_mapping(str(scene_id))
@@ -60,6 +66,7 @@ class Invalidation:
         cannot overwrite it), then every node drops its L1 copy and re-reads it."""
         self.mappings.invalidate(scene_id)
         self.projects_changed([project_id] if project_id is not None else [])
+        self._purge_edge(scene_id, [project_id] if project_id is not None else [])
         if self.shared is None:
             return
         if mapping is not None:
@@ -81,6 +88,10 @@ class Invalidation:
         self.mappings.clear()
         if self.project_mappings is not None:
             self.project_mappings.clear()
+
+    def _purge_edge(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID]) -> None:
+        if self.edge is not None:  # queued: never waits for the CDN, never fails the write
+            self.edge.request([scene_key(scene_id), *(project_key(p) for p in project_ids)])
 
     async def _publish(self, key: uuid.UUID) -> None:
         try:
