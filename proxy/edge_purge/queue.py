@@ -59,6 +59,7 @@ class _Pending:
     due: float
     first: float  # when it was first asked for: retries stop max_stale after it
     attempts: int = 0
+    again: float | None = None  # asked for again after this batch was due: send once more, then
 
 
 @dataclass
@@ -77,6 +78,9 @@ class EdgePurge:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.purgers = list(purgers)
         self.delay, self.max_stale, self.claims, self.clock = delay, max_stale, claims, clock
+        # keys due within `slack` of the first go in the same batch; claims last `delay - slack`, so
+        # a batch still leaves after every claim it answers for has expired
+        self.slack = min(0.05, delay / 5)
         self._lanes: list[_Lane] = []
         self._admitting: set[asyncio.Task[None]] = set()
 
@@ -92,27 +96,42 @@ class EdgePurge:
 
     async def _admit(self, keys: list[str]) -> None:
         asked = self.clock()
+        # already waiting here for a first send: that send comes after this request, so it covers it
+        if self._lanes:
+            fresh = [k for k in keys if not all(self._waiting(lane, k) for lane in self._lanes)]
+            if len(fresh) < len(keys):
+                metrics.EDGE_PURGE_KEYS.labels("coalesced").inc(len(keys) - len(fresh))
+            keys = fresh
+        if not keys:
+            return
         if self.claims is not None and self.delay > 0:
-            owned = await self.claims.claim(keys, self.delay)
+            owned = await self.claims.claim(keys, self.delay - self.slack)
             if len(owned) < len(keys):
                 metrics.EDGE_PURGE_KEYS.labels("coalesced").inc(len(keys) - len(owned))
             keys = owned
         if not keys:
             return
+        due = self.clock() + self.delay  # after the claim: the batch leaves once the claim expired
         if not self._lanes:
             self._lanes = [_Lane(p) for p in self.purgers]
         for lane in self._lanes:
             for key in keys:
                 entry = lane.pending.get(key)
-                due = asked + self.delay
                 if entry is None:
                     lane.pending[key] = _Pending(due, asked)
-                else:
-                    entry.due = min(entry.due, due)
+                elif due <= entry.due:
+                    entry.due = due  # a retry waiting for its back-off: go with the new request
+                else:  # due sooner than this request's claim expires: purge once more at its time
+                    entry.again = max(entry.again or 0.0, due)
             lane.idle.clear()
             lane.wake.set()
             if lane.task is None or lane.task.done():
                 lane.task = asyncio.create_task(self._run(lane), name=f"edge-purge {lane.purger.name}")
+
+    @staticmethod
+    def _waiting(lane: _Lane, key: str) -> bool:
+        entry = lane.pending.get(key)
+        return entry is not None and entry.attempts == 0
 
     async def _run(self, lane: _Lane) -> None:
         while True:
@@ -127,7 +146,7 @@ class EdgePurge:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lane.wake.wait(), wait)
                 continue
-            due = [k for k, p in lane.pending.items() if p.due <= now]
+            due = [k for k, p in lane.pending.items() if p.due <= now + self.slack]
             for start in range(0, len(due), lane.purger.max_keys):
                 await self._send(lane, due[start:start + lane.purger.max_keys])
 
@@ -144,8 +163,10 @@ class EdgePurge:
         done = self.clock()
         metrics.EDGE_PURGES.labels(lane.purger.name, "ok").inc()
         metrics.EDGE_PURGE_KEYS.labels("sent").inc(len(keys))
-        for entry in entries.values():
+        for key, entry in entries.items():
             metrics.EDGE_PURGE_LAG.observe(done - entry.first)
+            if entry.again is not None and key not in lane.pending:
+                lane.pending[key] = _Pending(entry.again, entry.again - self.delay)
 
     def _retry_later(self, lane: _Lane, entries: dict[str, _Pending], error: BaseException) -> None:
         now = self.clock()
@@ -157,7 +178,7 @@ class EdgePurge:
                 continue
             backoff = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** entry.attempts)
             again = lane.pending.get(key)  # asked for again meanwhile: keep the earliest due
-            due = min(now + backoff, again.due) if again else now + backoff
+            due = min(now + backoff, again.due if again else now + backoff, entry.again or now + backoff)
             lane.pending[key] = _Pending(due, min(entry.first, again.first) if again else entry.first,
                                          entry.attempts + 1)
             kept += 1
