@@ -28,7 +28,8 @@ class PurgeFailed(Exception):
 
 
 class Purger(Protocol):
-    name: str  # for metrics and logs: "varnish://host:port", "cloudflare://zone"
+    kind: str  # for metrics: "varnish", "cloudflare"
+    name: str  # for logs: "varnish://host:port", "cloudflare://zone"
     max_keys: int  # keys one call may carry
 
     async def purge(self, keys: Sequence[str]) -> None:

@@ -11,6 +11,7 @@ from proxy.edge_purge.base import PurgeFailed
 
 
 class CloudflarePurger:
+    kind = "cloudflare"
     max_keys = 30  # tags per purge_cache call on every plan (Enterprise allows more)
 
     def __init__(self, zone: str, token: str, api_url: str, timeout: float) -> None:

@@ -155,13 +155,13 @@ class EdgePurge:
         try:
             await lane.purger.purge(keys)
         except Exception as e:
-            metrics.EDGE_PURGES.labels(lane.purger.name, "failed").inc()
+            metrics.EDGE_PURGES.labels(lane.purger.kind, "failed").inc()
             if not isinstance(e, PurgeFailed):
                 log.exception("edge purger crashed", extra={"event": "edge_purge"})
             self._retry_later(lane, entries, e)
             return
         done = self.clock()
-        metrics.EDGE_PURGES.labels(lane.purger.name, "ok").inc()
+        metrics.EDGE_PURGES.labels(lane.purger.kind, "ok").inc()
         metrics.EDGE_PURGE_KEYS.labels("sent").inc(len(keys))
         for key, entry in entries.items():
             metrics.EDGE_PURGE_LAG.observe(done - entry.first)

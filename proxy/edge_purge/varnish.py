@@ -11,6 +11,7 @@ from proxy.edge_purge.base import PurgeFailed
 
 
 class VarnishPurger:
+    kind = "varnish"
     max_keys = 100  # one ban regex; Varnish has no hard limit, this keeps the expression short
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
