@@ -234,8 +234,7 @@ async def run(args: argparse.Namespace, workdir: Path, backend_env: dict[str, st
 
         port = free_port()
         varnish = start_varnish(port)
-        env = server_env(backend_env, PROXY_EDGE_PURGE=varnish.purge_url,
-                         PROXY_EDGE_MAX_STALE_SECONDS=str(args.max_stale))
+        env = server_env(backend_env, PROXY_EDGE_PURGE=varnish.purge_url)  # the default edge TTL
         node = start_node(env, workdir, "after", port)
         try:
             after = await phase_views(http, node, varnish, args.views, "after")
@@ -245,6 +244,16 @@ async def run(args: argparse.Namespace, workdir: Path, backend_env: dict[str, st
             print(f"  after  (edge-cached, purged):         {after:6d}")
             for name, times in (await phase_edits(http, node, varnish, dsn, args.edits)).items():
                 print(f"{name:34s} {summary(times)}")
+        finally:
+            varnish.close()
+            node.stop()
+        # 3. a short edge TTL, to see it bound a lost purge
+        port = free_port()
+        varnish = start_varnish(port)
+        env = server_env(backend_env, PROXY_EDGE_PURGE=varnish.purge_url,
+                         PROXY_EDGE_MAX_STALE_SECONDS=str(args.max_stale))
+        node = start_node(env, workdir, "lost", port)
+        try:
             for name, text in (await phase_lost_purge(http, node, varnish, args.max_stale)).items():
                 print(f"{name}: {text}")
         finally:
@@ -271,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--views", type=int, default=1000)
     p.add_argument("--edits", type=int, default=20)
     p.add_argument("--writes", type=int, default=20, help="product writes in the 3-node phase")
-    p.add_argument("--max-stale", type=int, default=5, help="PROXY_EDGE_MAX_STALE_SECONDS for phases 1-3")
+    p.add_argument("--max-stale", type=int, default=5, help="PROXY_EDGE_MAX_STALE_SECONDS for the lost purge")
     args = p.parse_args(argv)
     workdir = temp_workdir("ap-bench-edge-")
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
