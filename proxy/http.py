@@ -59,15 +59,16 @@ def edge_cache_headers(max_stale: int | None, *keys: str) -> dict[str, str]:
     """Headers that let the purged CDN keep a pointer for `max_stale` seconds, tagged for purging.
 
     `Cache-Control` (what browsers and any cache we cannot purge obey) is left as the route sets it,
-    `no-cache`: browsers revalidate every view. Only the edge we purge gets a TTL, through the headers
-    meant for it alone: `Surrogate-Control` (Varnish with ops/varnish/default.vcl, Fastly, Akamai) and
-    `CDN-Cache-Control` (RFC 9213: Cloudflare and others); each strips its own before the browser.
+    `no-cache`: browsers revalidate every view. Only the edges we purge get a TTL, through headers each
+    of them consumes and does not pass on: `Surrogate-Control` (Varnish with ops/varnish/default.vcl,
+    Fastly) and `Cloudflare-CDN-Cache-Control` (Cloudflare). Not RFC 9213's `CDN-Cache-Control`:
+    Cloudflare forwards it, and any other CDN on the way, which nobody purges, would obey it.
     Keys: `Surrogate-Key` (space-separated: Varnish, Fastly) and `Cache-Tag` (comma-separated: Cloudflare).
     """
     if not max_stale:
         return {}
     ttl = f"max-age={max_stale}"
-    return {"Surrogate-Control": ttl, "CDN-Cache-Control": ttl, "Surrogate-Key": " ".join(keys),
+    return {"Surrogate-Control": ttl, "Cloudflare-CDN-Cache-Control": ttl, "Surrogate-Key": " ".join(keys),
             "Cache-Tag": ",".join(keys)}
 
 

@@ -79,7 +79,7 @@ sub vcl_deliver {
     # the keys and edge TTL are for this cache only
     unset resp.http.Surrogate-Key;
     unset resp.http.Cache-Tag;
-    unset resp.http.CDN-Cache-Control;
+    unset resp.http.Cloudflare-CDN-Cache-Control;
     if (obj.hits > 0) {
         set resp.http.X-Cache = "HIT";
     } else {

@@ -12,7 +12,7 @@ from proxy.edge_purge.base import PurgeFailed
 
 class CloudflarePurger:
     kind = "cloudflare"
-    max_keys = 30  # tags per purge_cache call on every plan (Enterprise allows more)
+    max_keys = 100  # tags per purge_cache call on every plan (a free plan allows 5 calls a minute)
 
     def __init__(self, zone: str, token: str, api_url: str, timeout: float) -> None:
         self.name = f"cloudflare://{zone}"

@@ -51,15 +51,15 @@ def settings_for(api: RecordingApi, **extra: object) -> Settings:
                     cloudflare_api_url=api.url, edge_purge_delay_seconds=0.05, **extra)
 
 
-async def test_keys_are_purged_by_tag_with_the_token_in_batches_of_thirty(cloudflare_api: RecordingApi) -> None:
+async def test_keys_are_purged_by_tag_with_the_token_in_batches_of_a_hundred(cloudflare_api: RecordingApi) -> None:
     edge = create_edge_purge(settings_for(cloudflare_api), None)
     assert edge is not None
-    keys = [f"scene-{n:04d}" for n in range(70)]
-    edge.request(keys[:40])
-    edge.request(keys[40:])
+    keys = [f"scene-{n:04d}" for n in range(250)]
+    edge.request(keys[:140])
+    edge.request(keys[140:])
     await asyncio.sleep(0.3)
     await edge.close()
-    assert [len(tags) for _, _, tags in cloudflare_api.calls] == [30, 30, 10]
+    assert [len(tags) for _, _, tags in cloudflare_api.calls] == [100, 100, 50]
     assert sorted(t for _, _, tags in cloudflare_api.calls for t in tags) == keys
     assert {(zone, auth) for zone, auth, _ in cloudflare_api.calls} == {("zone123", "Bearer cf-token-abc")}
 
