@@ -47,12 +47,14 @@ class Invalidation:
         self.edge = edge
 
     async def scene_saved(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None] = (), *,
-                          publish: bool = True) -> None:
-        """The scene's code, project or deletion changed: nobody may keep serving the old mapping."""
+                          publish: bool = True, purge_edge: bool = True) -> None:
+        """The scene's code, project or deletion changed: nobody may keep serving the old mapping.
+        `purge_edge=False`: the caller purges the edge itself a little later (`purge_edge`)."""
         self.mappings.invalidate(scene_id)
         projects = [p for p in project_ids if p is not None]
         self.projects_changed(projects)
-        self._purge_edge(scene_id, projects)
+        if purge_edge:
+            self.purge_edge(scene_id, projects)
         if self.shared is None:
             return
         await self.shared.delete_mapping(str(scene_id))
@@ -66,7 +68,7 @@ class Invalidation:
         cannot overwrite it), then every node drops its L1 copy and re-reads it."""
         self.mappings.invalidate(scene_id)
         self.projects_changed([project_id] if project_id is not None else [])
-        self._purge_edge(scene_id, [project_id] if project_id is not None else [])
+        self.purge_edge(scene_id, [project_id] if project_id is not None else [])
         if self.shared is None:
             return
         if mapping is not None:
@@ -89,9 +91,10 @@ class Invalidation:
         if self.project_mappings is not None:
             self.project_mappings.clear()
 
-    def _purge_edge(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID]) -> None:
+    def purge_edge(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
+        """Drop the scene's and its projects' pointers from every edge (queued, batched, coalesced)."""
         if self.edge is not None:  # queued: never waits for the CDN, never fails the write
-            self.edge.request([scene_key(scene_id), *(project_key(p) for p in project_ids)])
+            self.edge.request([scene_key(scene_id), *(project_key(p) for p in project_ids if p is not None)])
 
     async def _publish(self, key: uuid.UUID) -> None:
         try:

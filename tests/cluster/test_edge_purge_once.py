@@ -18,7 +18,7 @@ async def test_three_nodes_hearing_one_product_write_purge_the_edge_once(  # typ
         spawn_server, varnish_factory, shared_settings: Settings) -> None:
     first = free_port()
     varnish = varnish_factory(first)
-    env = node_env(shared_settings, edge_purge=varnish.purge_url, edge_purge_delay_seconds="1.0")
+    env = node_env(shared_settings, edge_purge=varnish.purge_url, edge_purge_delay_seconds="0.5")
     nodes = [spawn_server(port=first, **env), spawn_server(**env), spawn_server(**env)]
     scene_id, project_id = uuid.uuid4(), uuid.uuid4()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
