@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     edge_purge_delay_seconds: float = Field(0.25, ge=0, le=10,
                                             description="purges of one key within this window go out once")
     edge_purge_timeout_seconds: float = Field(5.0, gt=0)
+    # a write through our API waits this long at most for the edges to confirm its purge (0: not at all)
+    edge_purge_wait_seconds: float = Field(1.0, ge=0, le=10)
     # the standard names Cloudflare's own tools (wrangler, terraform) read
     cloudflare_api_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("PROXY_CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_TOKEN",

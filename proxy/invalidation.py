@@ -91,6 +91,17 @@ class Invalidation:
         if self.project_mappings is not None:
             self.project_mappings.clear()
 
+    async def write_done(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
+        """A write through our API is over (saved, compiled or not): purge the edge now and wait,
+        briefly (PROXY_EDGE_PURGE_WAIT_SECONDS), so its author's next view through the edge is the
+        new one. The delayed purge its save and compile asked for still follows (it covers a node
+        that re-read the old mapping meanwhile)."""
+        if self.edge is None:
+            return
+        keys = [scene_key(scene_id), *(project_key(p) for p in project_ids if p is not None)]
+        if self.edge.wait > 0:
+            await self.edge.purge_now(keys, self.edge.wait)
+
     def purge_edge(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
         """Drop the scene's and its projects' pointers from every edge (queued, batched, coalesced)."""
         if self.edge is not None:  # queued: never waits for the CDN, never fails the write

@@ -225,7 +225,10 @@ class CompilationService:
             raise InvalidScene(str(e)) from None
         # its project's module gains a scene, even if the compile fails
         await self.invalidation.scene_saved(scene.id, [project_id])
-        return await self._compile_on_write(scene)
+        try:
+            return await self._compile_on_write(scene)
+        finally:
+            await self.invalidation.write_done(scene.id, [project_id])
 
     async def update_scene(self, scene_id: uuid.UUID, code: str, name: str | None) -> Scene:
         scene = await self.repo.update_code(scene_id, code, name)
@@ -233,7 +236,10 @@ class CompilationService:
             raise SceneNotFound(str(scene_id))
         # even if the compile below fails, nobody keeps the old mappings
         await self.invalidation.scene_saved(scene.id, [scene.project_id])
-        return await self._compile_on_write(scene)
+        try:
+            return await self._compile_on_write(scene)
+        finally:
+            await self.invalidation.write_done(scene.id, [scene.project_id])
 
     async def _compile_on_write(self, scene: Scene) -> Scene:
         try:

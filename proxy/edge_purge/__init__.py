@@ -41,4 +41,4 @@ def create_edge_purge(settings: Settings, redis_client: Any | None) -> EdgePurge
         return None
     claims = RedisClaims(redis_client, settings.redis_key_prefix, CLAIM_TIMEOUT) if redis_client else None
     return EdgePurge(purgers, delay=settings.edge_purge_delay_seconds,
-                     max_stale=settings.edge_max_stale_seconds, claims=claims)
+                     max_stale=settings.edge_max_stale_seconds, claims=claims, wait=settings.edge_purge_wait_seconds)

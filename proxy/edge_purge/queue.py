@@ -75,8 +75,9 @@ class _Lane:
 
 class EdgePurge:
     def __init__(self, purgers: Sequence[Purger], *, delay: float, max_stale: float, claims: Claims | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 wait: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.purgers = list(purgers)
+        self.wait = wait  # how long purge_now may hold a write
         self.delay, self.max_stale, self.claims, self.clock = delay, max_stale, claims, clock
         # keys due within `slack` of the first go in the same batch; claims last `delay - slack`, so
         # a batch still leaves after every claim it answers for has expired
@@ -187,6 +188,39 @@ class EdgePurge:
         log.warning("edge purge failed (%d keys retried in %.1fs, %d given up: their edge TTL has passed): %s",
                     kept, backoff, expired, error,
                     extra={"event": "edge_purge", "purger": lane.purger.name, "retried": kept, "expired": expired})
+
+    async def purge_now(self, keys: Iterable[str], seconds: float) -> bool:
+        """Purge at once and wait for the edges' confirmation, at most `seconds` (a write through our
+        API, so its author's next view through the edge is already the new one). Never raises: what
+        fails or is not confirmed in time is retried by the queue. True if every edge confirmed."""
+        wanted = [k for k in dict.fromkeys(keys) if KEY.match(k)]
+        if not wanted or not self.purgers:
+            return True
+        metrics.EDGE_PURGE_KEYS.labels("requested").inc(len(wanted))
+        if not self._lanes:
+            self._lanes = [_Lane(p) for p in self.purgers]
+        asked = self.clock()
+
+        async def one(lane: _Lane) -> bool:
+            entries = {k: _Pending(asked, asked) for k in wanted}
+            try:
+                async with asyncio.timeout(seconds):
+                    for start in range(0, len(wanted), lane.purger.max_keys):
+                        await lane.purger.purge(wanted[start:start + lane.purger.max_keys])
+            except Exception as e:
+                metrics.EDGE_PURGES.labels(lane.purger.kind, "failed").inc()
+                self._retry_later(lane, entries, e)
+                lane.idle.clear()
+                lane.wake.set()
+                if lane.task is None or lane.task.done():
+                    lane.task = asyncio.create_task(self._run(lane), name=f"edge-purge {lane.purger.name}")
+                return False
+            metrics.EDGE_PURGES.labels(lane.purger.kind, "ok").inc()
+            metrics.EDGE_PURGE_KEYS.labels("sent").inc(len(wanted))
+            metrics.EDGE_PURGE_LAG.observe(self.clock() - asked)
+            return True
+
+        return all(await asyncio.gather(*(one(lane) for lane in self._lanes)))
 
     def pending(self) -> int:
         return sum(len(lane.pending) for lane in self._lanes) + len(self._admitting)

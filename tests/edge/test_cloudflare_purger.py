@@ -95,6 +95,9 @@ async def test_the_write_does_not_wait_for_a_purger_that_hangs(aiohttp_server) -
     start = loop.time()
     edge.request(["scene-a"])  # what Invalidation calls inside a write
     assert loop.time() - start < 0.01
+    start = loop.time()  # what a write through the API waits for: at most its bound, then it goes on
+    assert await edge.purge_now(["scene-b"], 0.3) is False
+    assert 0.3 <= loop.time() - start < 0.6
     await edge.close(seconds=0.2)
 
 
