@@ -48,11 +48,31 @@ sub vcl_recv {
             return (pass);
         }
         unset req.http.Cookie;  # no answer here depends on cookies
+        # Varnish would fetch gzip and gunzip it for clients without gzip, weakening the strong
+        # ETag: those clients get an object of their own (vcl_hash), fetched without gzip
+        if (req.http.Accept-Encoding ~ "(?i)gzip") {
+            set req.http.X-Client-Gzip = "1";
+        } else {
+            set req.http.X-Client-Gzip = "0";
+        }
         return (hash);
     }
     if (req.url ~ "^/api/") {
         return (pass);
     }
+}
+
+sub vcl_hash {
+    if (req.http.X-Client-Gzip) {
+        hash_data(req.http.X-Client-Gzip);
+    }
+}
+
+sub vcl_backend_fetch {
+    if (bereq.http.X-Client-Gzip == "0") {
+        unset bereq.http.Accept-Encoding;
+    }
+    unset bereq.http.X-Client-Gzip;
 }
 
 sub vcl_backend_response {

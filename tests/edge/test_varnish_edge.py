@@ -123,3 +123,23 @@ async def test_a_purge_lost_for_good_leaves_the_old_pointer_at_most_the_edge_ttl
     assert asyncio.get_running_loop().time() - cached_at <= 3.0 + 0.5
     await asyncio.sleep(3.5)  # retries stop once the TTL has passed: counted as expired, not forever
     assert await edge.metric('artifact_proxy_edge_purge_keys_total{outcome="expired"}') >= 1
+
+
+async def test_artifacts_stay_at_the_edge_strong_etag_and_gzip_kept(edge: Edge) -> None:
+    scene_id = await edge.create("artifact", uuid.uuid4())
+    url = edge.varnish.base + (await edge.view(scene_id)).headers["Location"]
+    for _ in range(2):
+        async with edge.http.get(url, skip_auto_headers=["Accept-Encoding"]) as plain:
+            assert plain.status == 200 and "Content-Encoding" not in plain.headers
+            assert plain.headers["ETag"].startswith('"')  # not weakened by a gunzip at the edge
+            assert "immutable" in plain.headers["Cache-Control"]
+        async with edge.http.get(url, headers={"Accept-Encoding": "gzip"}, auto_decompress=False) as gz:
+            assert gz.headers["Content-Encoding"] == "gzip"
+        async with edge.http.get(url, headers={"If-None-Match": plain.headers["ETag"]}) as again:
+            assert again.status == 304
+    assert plain.headers["X-Cache"] == "HIT" and gz.headers["X-Cache"] == "HIT"
+    bans = edge.varnish.counter("MAIN.bans_added")
+    await edge.edit(scene_id, "another")  # a purge of the scene's pointers leaves its artifacts alone
+    async with edge.http.get(url, skip_auto_headers=["Accept-Encoding"]) as after:
+        assert after.headers["X-Cache"] == "HIT"
+    assert edge.varnish.counter("MAIN.bans_added") > bans
