@@ -134,16 +134,16 @@ async def phase_edits(http: aiohttp.ClientSession, node: ServerProcess, varnish:
     conn = await asyncpg.connect(dsn)
     try:
         for n in range(edits):
+            await asyncio.sleep(1.0)  # the previous edit's delayed purges have all landed
             old = await location(http, varnish.base, scene_id)
-            await asyncio.sleep(0.3)
             start = time.perf_counter()
             async with http.put(f"{node.base}/api/scenes/{scene_id}", headers=AUTH,
                                 json={"tsxCode": SCENE.format(f"api edit {n}")}) as r:
                 assert r.status == 200
             await until_moved(http, varnish.base, scene_id, old)
             out["API edit (PUT) to edge"].append(time.perf_counter() - start)  # the PUT's compile included
+            await asyncio.sleep(1.0)
             old = await location(http, varnish.base, scene_id)
-            await asyncio.sleep(0.3)
             await conn.execute(f'UPDATE {TABLE} SET "tsxCode" = $1 WHERE id = $2', SCENE.format(f"sql edit {n}"),
                                scene_id)
             out["product SQL edit to edge"].append(await until_moved(http, varnish.base, scene_id, old))
