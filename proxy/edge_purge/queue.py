@@ -179,7 +179,8 @@ class EdgePurge:
                 continue
             backoff = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** entry.attempts)
             again = lane.pending.get(key)  # asked for again meanwhile: keep the earliest due
-            due = min(now + backoff, again.due if again else now + backoff, entry.again or now + backoff)
+            due = min(now + backoff, again.due if again else now + backoff, entry.again or now + backoff,
+                      entry.first + self.max_stale)  # one last try when the bound is reached, then give up
             lane.pending[key] = _Pending(due, min(entry.first, again.first) if again else entry.first,
                                          entry.attempts + 1)
             kept += 1
