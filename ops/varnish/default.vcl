@@ -50,10 +50,13 @@ sub vcl_recv {
         unset req.http.Cookie;  # no answer here depends on cookies
         # Varnish would fetch gzip and gunzip it for clients without gzip, weakening the strong
         # ETag: those clients get an object of their own (vcl_hash), fetched without gzip
-        if (req.http.Accept-Encoding ~ "(?i)gzip") {
-            set req.http.X-Client-Gzip = "1";
-        } else {
-            set req.http.X-Client-Gzip = "0";
+        # (immutable artifacts only: a pointer stays one object per URL, so PURGE <url> drops it)
+        if (req.url !~ "^/api/") {
+            if (req.http.Accept-Encoding ~ "(?i)gzip") {
+                set req.http.X-Client-Gzip = "1";
+            } else {
+                set req.http.X-Client-Gzip = "0";
+            }
         }
         return (hash);
     }

@@ -143,3 +143,22 @@ async def test_artifacts_stay_at_the_edge_strong_etag_and_gzip_kept(edge: Edge) 
     async with edge.http.get(url, skip_auto_headers=["Accept-Encoding"]) as after:
         assert after.headers["X-Cache"] == "HIT"
     assert edge.varnish.counter("MAIN.bans_added") > bans
+
+
+async def test_the_edge_takes_purges_by_url_and_by_key_only_from_allowed_addresses(edge: Edge) -> None:
+    scene_id = await edge.create("purge by url", uuid.uuid4())
+    path = f"/api/components/{scene_id}"
+    await edge.view(scene_id)
+    assert (await edge.view(scene_id)).headers["X-Cache"] == "HIT"
+    async with edge.http.request("PURGE", edge.varnish.base + path) as r:
+        assert r.status == 200
+    assert (await edge.view(scene_id)).headers["X-Cache"] == "MISS"
+    async with edge.http.request("BAN", edge.varnish.base + "/", headers={"X-Purge-Keys": "scene-x) | (.*"}) as r:
+        assert r.status == 400  # keys are [a-z0-9-]: nothing can widen the ban
+    edge.varnish.use_purgers()  # this address is no longer allowed
+    async with edge.http.request("PURGE", edge.varnish.base + path) as r:
+        assert r.status == 403
+    async with edge.http.request("BAN", edge.varnish.base + "/",
+                                 headers={"X-Purge-Keys": f"scene-{scene_id}"}) as r:
+        assert r.status == 403
+    assert (await edge.view(scene_id)).headers["X-Cache"] == "HIT"
