@@ -74,6 +74,7 @@ bench: install-dev services
 	  (apt-get update -qq && apt-get install -y -qq wrk nginx-light)
 	$(BIN)/python -m loadtest.bench_compile
 	$(BIN)/python -m loadtest.bench_http
+	$(BIN)/python -m loadtest.bench_edge
 
 loadtest: install-dev services
 	$(BIN)/python -m loadtest run

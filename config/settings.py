@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 KIB = 1024
@@ -93,6 +93,23 @@ class Settings(BaseSettings):
     # set by `serve --workers N` for its workers (a shared-memory file); not an operator setting
     invalidation_board: str | None = None
 
+    # --- edge (CDN) ---------------------------------------------------------------------
+    # purgers, comma-separated: varnish://host:port (BAN by surrogate key), cloudflare://ZONE_ID;
+    # unset: pointers stay uncacheable by shared caches, as before
+    edge_purge: str | None = None
+    edge_max_stale_seconds: int = Field(300, ge=1, le=86400 * 30,
+                                        description="how long an edge may keep a pointer whose purge was lost")
+    edge_purge_delay_seconds: float = Field(0.25, ge=0, le=10,
+                                            description="purges of one key within this window go out once")
+    edge_purge_timeout_seconds: float = Field(5.0, gt=0)
+    # a write through our API waits this long at most for the edges to confirm its purge (0: not at all)
+    edge_purge_wait_seconds: float = Field(1.0, ge=0, le=10)
+    # the standard names Cloudflare's own tools (wrangler, terraform) read
+    cloudflare_api_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("PROXY_CLOUDFLARE_API_TOKEN", "CLOUDFLARE_API_TOKEN",
+                                           "cloudflare_api_token"))
+    cloudflare_api_url: str = "https://api.cloudflare.com/client/v4"
+
     # --- storage --------------------------------------------------------------------------
     storage_timeout_seconds: float = Field(5.0, gt=0)
     storage_threads: int = Field(16, ge=1)
@@ -174,6 +191,17 @@ class Settings(BaseSettings):
         if parts.scheme not in allowed or not (parts.netloc or parts.scheme == "unix"):
             raise ValueError(f"{v!r} is not a {'/'.join(allowed)} URL")
         return v.rstrip("/")
+
+    @field_validator("edge_purge")
+    @classmethod
+    def _edge_purge(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        for one in (u.strip() for u in v.split(",")):
+            parts = urlsplit(one)
+            if parts.scheme not in ("varnish", "cloudflare") or not parts.netloc:
+                raise ValueError(f"{one!r}: use varnish://host:port or cloudflare://ZONE_ID (comma-separated)")
+        return v
 
     @property
     def cors_origin_list(self) -> list[str]:

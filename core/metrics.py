@@ -35,6 +35,18 @@ L1_BYTES = Gauge("artifact_proxy_l1_bytes", "Bytes held by the in-process artifa
 PROJECT_BUNDLES = Counter("artifact_proxy_project_bundles_total",
                           "Project bundle requests by outcome: hit (already stored) or built", ["outcome"])
 RATE_LIMITED = Counter("artifact_proxy_rate_limited_total", "Requests refused with 429", ["reason"])
+EDGE_PURGES = Counter("artifact_proxy_edge_purges_total", "Purge calls to the edge, by purger kind and outcome",
+                      ["purger", "outcome"])
+EDGE_PURGE_KEYS = Counter("artifact_proxy_edge_purge_keys_total",
+                          "Surrogate keys: requested, coalesced (another node sends it), sent, expired "
+                          "(given up: older than PROXY_EDGE_MAX_STALE_SECONDS)", ["outcome"])
+for _kind in ("varnish", "cloudflare"):  # exported at 0 from the start: an alert sees the first failure
+    for _outcome in ("ok", "failed"):
+        EDGE_PURGES.labels(_kind, _outcome)
+for _outcome in ("requested", "coalesced", "sent", "expired"):
+    EDGE_PURGE_KEYS.labels(_outcome)
+EDGE_PURGE_LAG = Histogram("artifact_proxy_edge_purge_lag_seconds",
+                           "From a key's first purge request to the edge confirming it", buckets=_COMPILE)
 
 
 

@@ -22,6 +22,7 @@ from proxy.compiler import create_compiler
 from proxy.context import CTX, AppContext
 from proxy.db import create_repository
 from proxy.edge import add_fallback, add_routes
+from proxy.edge_purge import create_edge_purge
 from proxy.flags import Flags
 from proxy.http import Cors, immutable_headers
 from proxy.invalidation import Invalidation
@@ -48,12 +49,14 @@ def build_context(settings: Settings) -> AppContext:
     mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds, board=board)
     project_mappings: MappingCache[ProjectBundle | Refused] = MappingCache(settings.mapping_ttl_seconds, board=board)
     cluster = Cluster.create(settings, [mappings, project_mappings]) if settings.redis_url else None
+    edge_purge = create_edge_purge(settings, cluster.tier.client if cluster else None)
     tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None, immutable_headers)
     service = CompilationService(
         repo=repo, compiler=compiler, tiers=tiers, mappings=mappings,
         flight=CompileFlight(cluster.lease if cluster else None), public_base_url=settings.public_base_url,
         negative_ttl=settings.negative_ttl_seconds, shared=cluster,
-        invalidation=Invalidation(mappings, project_mappings, cluster), background_compiles=settings.compile_workers,
+        invalidation=Invalidation(mappings, project_mappings, cluster, edge_purge),
+        background_compiles=settings.compile_workers,
         failures=FailureMemory(settings.failure_backoff_seconds, settings.failure_backoff_max_seconds,
                                cluster.tier if cluster else None),
         record_failures_after=settings.failure_record_after,
@@ -62,7 +65,8 @@ def build_context(settings: Settings) -> AppContext:
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
                       limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,
                       projects=ProjectBundles(service, settings.project_max_scenes, settings.compile_workers,
-                                              project_mappings, settings.project_max_bytes))
+                                              project_mappings, settings.project_max_bytes),
+                      edge_purge=edge_purge)
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -17,6 +17,7 @@ from proxy.http import Cors
 from proxy.service import CompilationService
 
 if TYPE_CHECKING:
+    from proxy.edge_purge import EdgePurge
     from proxy.flags import Flags
     from proxy.limits import CompileLimiter
     from proxy.projects import ProjectBundles
@@ -38,9 +39,17 @@ class AppContext:
     cluster: Cluster | None = None  # Redis L2 + bus + lease, when PROXY_REDIS_URL is set
     runtime: Runtime | None = None
     scene_client: Runtime | None = None  # the scene client module, served like the runtime
+    edge_purge: EdgePurge | None = None  # PROXY_EDGE_PURGE: the CDN purge queue
+
+    @property
+    def edge_max_stale(self) -> int | None:
+        """The edge TTL of a pointer (scene redirect, project module): only when the edge is purged."""
+        return self.settings.edge_max_stale_seconds if self.edge_purge is not None else None
 
     async def close(self) -> None:
         """The one close sequence (server, backfill, benchmarks): what depends on others goes first."""
+        if self.edge_purge is not None:  # before Redis: queued purges still claim their keys
+            await self.edge_purge.close()
         if self.cluster is not None:
             await self.cluster.close()
         await self.compiler.close()

@@ -53,6 +53,25 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return False
 
 
+# --- shared (edge) caches ------------------------------------------------------------------------------
+
+def edge_cache_headers(max_stale: int | None, *keys: str) -> dict[str, str]:
+    """Headers that let the purged CDN keep a pointer for `max_stale` seconds, tagged for purging.
+
+    `Cache-Control` (what browsers and any cache we cannot purge obey) is left as the route sets it,
+    `no-cache`: browsers revalidate every view. Only the edges we purge get a TTL, through headers each
+    of them consumes and does not pass on: `Surrogate-Control` (Varnish with ops/varnish/default.vcl,
+    Fastly) and `Cloudflare-CDN-Cache-Control` (Cloudflare). Not RFC 9213's `CDN-Cache-Control`:
+    Cloudflare forwards it, and any other CDN on the way, which nobody purges, would obey it.
+    Keys: `Surrogate-Key` (space-separated: Varnish, Fastly) and `Cache-Tag` (comma-separated: Cloudflare).
+    """
+    if not max_stale:
+        return {}
+    ttl = f"max-age={max_stale}"
+    return {"Surrogate-Control": ttl, "Cloudflare-CDN-Cache-Control": ttl, "Surrogate-Key": " ".join(keys),
+            "Cache-Tag": ",".join(keys)}
+
+
 # --- content negotiation ----------------------------------------------------------------------------
 
 _CODING = re.compile(r"\s*([a-zA-Z0-9*-]+)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*")

@@ -7,7 +7,10 @@ What a change must reach:
 - the other nodes, by a pub/sub message, when the change was ours (a write through our API or a
   recorded compile). Changes the product made itself reach every node by its own database
   listener, so those are not published again.
-A gap (a listener or the bus lost messages) clears every L1 mapping on the machine.
+- the edge (CDN), by a purge of the scene's and its projects' surrogate keys, whatever the write
+  (ours or the product's): the purge queue batches it and, with Redis, sends it from one node only.
+A gap (a listener or the bus lost messages) clears every L1 mapping on the machine; the edge keeps
+its copies: the changes re-read after a gap purge their own keys, and the edge TTL bounds the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from cache.mapping import MappingCache
+from proxy.edge_purge import EdgePurge, project_key, scene_key
 
 log = logging.getLogger("artifact_proxy.invalidation")
 
@@ -36,17 +40,21 @@ class SharedMappings(Protocol):
 
 class Invalidation:
     def __init__(self, mappings: MappingCache[Any], project_mappings: MappingCache[Any] | None = None,
-                 shared: SharedMappings | None = None) -> None:
+                 shared: SharedMappings | None = None, edge: EdgePurge | None = None) -> None:
         self.mappings = mappings
         self.project_mappings = project_mappings
         self.shared = shared
+        self.edge = edge
 
     async def scene_saved(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None] = (), *,
-                          publish: bool = True) -> None:
-        """The scene's code, project or deletion changed: nobody may keep serving the old mapping."""
+                          publish: bool = True, purge_edge: bool = True) -> None:
+        """The scene's code, project or deletion changed: nobody may keep serving the old mapping.
+        `purge_edge=False`: the caller purges the edge itself a little later (`purge_edge`)."""
         self.mappings.invalidate(scene_id)
         projects = [p for p in project_ids if p is not None]
         self.projects_changed(projects)
+        if purge_edge:
+            self.purge_edge(scene_id, projects)
         if self.shared is None:
             return
         await self.shared.delete_mapping(str(scene_id))
@@ -60,6 +68,7 @@ class Invalidation:
         cannot overwrite it), then every node drops its L1 copy and re-reads it."""
         self.mappings.invalidate(scene_id)
         self.projects_changed([project_id] if project_id is not None else [])
+        self.purge_edge(scene_id, [project_id] if project_id is not None else [])
         if self.shared is None:
             return
         if mapping is not None:
@@ -81,6 +90,22 @@ class Invalidation:
         self.mappings.clear()
         if self.project_mappings is not None:
             self.project_mappings.clear()
+
+    async def write_done(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
+        """A write through our API is over (saved, compiled or not): purge the edge now and wait,
+        briefly (PROXY_EDGE_PURGE_WAIT_SECONDS), so its author's next view through the edge is the
+        new one. The delayed purge its save and compile asked for still follows (it covers a node
+        that re-read the old mapping meanwhile)."""
+        if self.edge is None:
+            return
+        keys = [scene_key(scene_id), *(project_key(p) for p in project_ids if p is not None)]
+        if self.edge.wait > 0:
+            await self.edge.purge_now(keys, self.edge.wait)
+
+    def purge_edge(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
+        """Drop the scene's and its projects' pointers from every edge (queued, batched, coalesced)."""
+        if self.edge is not None:  # queued: never waits for the CDN, never fails the write
+            self.edge.request([scene_key(scene_id), *(project_key(p) for p in project_ids if p is not None)])
 
     async def _publish(self, key: uuid.UUID) -> None:
         if self.shared is None:

@@ -225,7 +225,10 @@ class CompilationService:
             raise InvalidScene(str(e)) from None
         # its project's module gains a scene, even if the compile fails
         await self.invalidation.scene_saved(scene.id, [project_id])
-        return await self._compile_on_write(scene)
+        try:
+            return await self._compile_on_write(scene)
+        finally:
+            await self.invalidation.write_done(scene.id, [project_id])
 
     async def update_scene(self, scene_id: uuid.UUID, code: str, name: str | None) -> Scene:
         scene = await self.repo.update_code(scene_id, code, name)
@@ -233,7 +236,10 @@ class CompilationService:
             raise SceneNotFound(str(scene_id))
         # even if the compile below fails, nobody keeps the old mappings
         await self.invalidation.scene_saved(scene.id, [scene.project_id])
-        return await self._compile_on_write(scene)
+        try:
+            return await self._compile_on_write(scene)
+        finally:
+            await self.invalidation.write_done(scene.id, [scene.project_id])
 
     async def _compile_on_write(self, scene: Scene) -> Scene:
         try:
@@ -263,8 +269,11 @@ class CompilationService:
     async def scene_changed(self, change: SceneChange, *, publish: bool = False) -> None:
         """A row changed behind our back (a NOTIFY, or POST /api/scenes/{id}/changed): drop what
         every cache holds for it, then compile it so the first view after the edit does not wait."""
-        await self.invalidation.scene_saved(change.scene_id, change.project_ids, publish=publish)
-        self.compile_soon(change.scene_id)
+        await self.invalidation.scene_saved(change.scene_id, change.project_ids, publish=publish, purge_edge=False)
+        # the edge is purged once that compile is over: with the purge the compile's own announcement
+        # asks for, and every other node's, it leaves as one purge
+        self.compile_soon(change.scene_id,
+                          then=lambda: self.invalidation.purge_edge(change.scene_id, change.project_ids))
 
     async def missed_changes_since(self, since: datetime, *, drop_all: bool = True) -> int:
         """The listener was away: what changed since is re-read and dropped; `drop_all` drops every
@@ -277,14 +286,19 @@ class CompilationService:
         log.info("re-read changes missed by the listener", extra={"event": "listen_gap", "scenes": len(changes)})
         return len(changes)
 
-    def compile_soon(self, scene_id: uuid.UUID) -> None:
-        """Resolve the scene in the background (bounded; a burst beyond the bound compiles on view)."""
+    def compile_soon(self, scene_id: uuid.UUID, then: Callable[[], None] | None = None) -> None:
+        """Resolve the scene in the background (bounded; a burst beyond the bound compiles on view);
+        `then` runs when that is over, or at once when no compile is started here."""
         if scene_id in self._background_pending or len(self._background_pending) >= MAX_BACKGROUND_PENDING:
+            if then is not None:
+                then()
             return
         self._background_pending.add(scene_id)
         task = asyncio.ensure_future(self._compile_in_background(scene_id))
         self._background_tasks.add(task)
         task.add_done_callback(self._background_tasks.discard)
+        if then is not None:
+            task.add_done_callback(lambda _task: then())
 
     async def _compile_in_background(self, scene_id: uuid.UUID) -> None:
         try:

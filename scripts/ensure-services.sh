@@ -12,6 +12,9 @@ apt_install() {
 command -v chromium >/dev/null || apt_install chromium
 # the pooler tests run a real PgBouncer in transaction mode (what Neon's pooled URL is)
 command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ] || apt_install pgbouncer
+# the edge tests run a real Varnish 7 with ops/varnish/default.vcl; only the binaries are used (the
+# package's own service is not started here: the tests start varnishd on free loopback ports)
+command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || apt_install varnish
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   command -v pg_ctlcluster >/dev/null || apt_install postgresql

@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures_pg",
     "tests.fixtures_server",
     "tests.fixtures_pgbouncer",
+    "tests.fixtures_varnish",
     "tests.fixtures_redis",
     "tests.fixtures_backends",
     "tests.browser.fixtures",

@@ -10,7 +10,8 @@ from aiohttp import web
 from core import metrics
 from core.scenes import Scene
 from proxy.context import ctx
-from proxy.http import JS_TYPE, Cors, fail, json_response
+from proxy.edge_purge import scene_key
+from proxy.http import JS_TYPE, Cors, edge_cache_headers, fail, json_response
 from proxy.service import CompilationService
 
 routes = web.RouteTableDef()
@@ -79,6 +80,8 @@ async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
                      "X-Content-Type-Options": "nosniff"})
     headers = {**cors, "Location": resolution.url, "Cache-Control": "no-cache",
                "X-Artifact-Hash": resolution.hash or ""}
+    if not resolution.transient:  # a stand-in while compiling fails for our reasons stays out of the edge
+        headers.update(edge_cache_headers(c.edge_max_stale, scene_key(scene_id)))
     if resolution.error:
         headers["X-Compilation-Error"] = header_safe(resolution.error)
     return web.Response(status=302, headers=headers)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from proxy.context import ctx
+from proxy.edge_purge import project_key
 from proxy.errors import StorageUnavailable
-from proxy.http import JS_TYPE, choose_encoding, etag_matches
+from proxy.http import JS_TYPE, choose_encoding, edge_cache_headers, etag_matches
 from proxy.routes.artifacts import brotli_if_asked
 from proxy.routes.components import client_key, parse_id
 
@@ -28,7 +29,7 @@ async def get_project_module(request: web.Request) -> web.StreamResponse:
     bundle = await c.projects.resolve(project_id, lambda: c.limiter.admit(client))
     headers = {"Vary": "Accept-Encoding", "Cache-Control": "no-cache", "ETag": f'"{bundle.hash}"',
                "Content-Location": bundle.url, "X-Content-Type-Options": "nosniff", "X-Artifact-Hash": bundle.hash,
-               "X-Scene-Count": str(bundle.scenes)}
+               "X-Scene-Count": str(bundle.scenes), **edge_cache_headers(c.edge_max_stale, project_key(project_id))}
     c.cors.apply(headers, request.headers.get("Origin"))
     if bundle.errors:
         headers["X-Compilation-Errors"] = str(bundle.errors)  # per-scene detail: /api/components/{id}/metadata
