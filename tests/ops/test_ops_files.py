@@ -300,7 +300,7 @@ def test_hadolint_is_clean() -> None:
 def test_the_runtime_layout_compiles_with_only_the_copied_node_modules(tmp_path: Path) -> None:
     """Rebuild the runtime stage's /app from the Dockerfile's COPY lines and compile a scene there."""
     app = tmp_path / "app"
-    for package in ("proxy", "config", "cache"):
+    for package in ("core", "proxy", "config", "cache"):
         shutil.copytree(ROOT / package, app / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "package.json", app / "package.json")
     for stage, sources, dest in copies():
