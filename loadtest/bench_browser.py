@@ -186,7 +186,7 @@ def harness_app(ids: list[str], urls: list[str], project_id: str, sucrase_path: 
     from proxy.app import create_app
     from proxy.context import CTX
     from proxy.http import choose_encoding, etag_matches
-    from proxy.routes.artifacts import serve_immutable
+    from proxy.routes.shared import serve_immutable
 
     app = create_app(load_settings())
     body = sucrase_path.read_bytes()

@@ -14,6 +14,7 @@ from core.compiler import Compiler
 from core.scenes import SceneRepository
 from core.storage import ArtifactStore
 from proxy.http import Cors
+from proxy.preview.runtime import Runtime
 from proxy.service import CompilationService
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from proxy.flags import Flags
     from proxy.limits import CompileLimiter
     from proxy.projects import ProjectBundles
-    from proxy.routes.preview import Runtime
 
 
 @dataclass

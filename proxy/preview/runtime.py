@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cache.tiers import Artifact
 from core.artifact import IMMUTABLE, JS_TYPE
 
 if TYPE_CHECKING:
@@ -98,3 +99,11 @@ class RuntimeAssets:
     def serves(self, filename: str) -> bool:
         """True for the one file name `/runtime/{file}` answers; everything else is a 404."""
         return filename == self.filename
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A loaded browser asset, ready to serve like an artifact (ETag, 304, gzip/br): app state."""
+
+    assets: RuntimeAssets
+    encoded: Artifact

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cache.tiers import Artifact, ArtifactTiers
 from core import metrics
 from core.artifact import is_valid_hash
 from proxy.context import ctx
-from proxy.http import Cors, choose_encoding, error_response, etag_matches
+from proxy.http import Cors, error_response
+from proxy.routes.shared import brotli_if_asked, serve_immutable
 
 routes = web.RouteTableDef()
-ARTIFACT_BYTES = {e: metrics.tally(metrics.ARTIFACT_BYTES.labels(e)) for e in ("identity", "gzip", "br")}
 
 # short: the hash may exist soon (a compile in progress)
 NOT_FOUND_HEADERS = {**Cors.PUBLIC, "Cache-Control": "public, max-age=10"}
@@ -37,19 +36,3 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
             return error_response(404, "not_found", "no such artifact", NOT_FOUND_HEADERS)
     brotli_if_asked(request, c.tiers, artifact)
     return serve_immutable(request, artifact)
-
-
-def brotli_if_asked(request: web.Request, tiers: ArtifactTiers, artifact: Artifact) -> None:
-    if artifact.br is None and "br" in request.headers.get("Accept-Encoding", ""):
-        tiers.want_brotli(artifact)  # served as gzip this time
-
-
-def serve_immutable(request: web.Request, artifact: Artifact) -> web.Response:
-    """200/304 for immutable, content-addressed JS: strong ETag, one-year cache, negotiated encoding."""
-    if etag_matches(request.headers.get("If-None-Match"), artifact.etag):
-        return web.Response(status=304, headers=artifact.served["304"])
-    encoding = choose_encoding(request.headers.get("Accept-Encoding"), brotli=artifact.br is not None)
-    body = artifact.body(encoding)
-    if request.method != "HEAD":
-        ARTIFACT_BYTES[encoding].inc(len(body))
-    return web.Response(body=body, headers=artifact.served[encoding])

@@ -8,7 +8,7 @@ from core.compiler import CompileError
 from proxy.auth import require_admin
 from proxy.context import ctx
 from proxy.http import json_response, read_json_object
-from proxy.routes.scenes import tsx_code_of
+from proxy.routes.shared import tsx_code_of
 
 routes = web.RouteTableDef()
 

@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from aiohttp import web
 
 from core import metrics
-from core.scenes import Scene
 from proxy.context import ctx
 from proxy.edge_purge import scene_key
-from proxy.http import JS_TYPE, Cors, edge_cache_headers, fail, json_response
+from proxy.http import JS_TYPE, Cors, edge_cache_headers, json_response
+from proxy.routes.shared import client_key, metadata, parse_scene_id
 from proxy.service import CompilationService
 
 routes = web.RouteTableDef()
-
-
-def parse_id(request: web.Request, key: str, what: str) -> uuid.UUID:
-    raw = request.match_info[key]
-    try:
-        if len(raw) > 36:
-            raise ValueError
-        return uuid.UUID(raw)
-    except ValueError:
-        fail(400, "invalid_id", f"{what} id must be a UUID")
-
-
-def parse_scene_id(request: web.Request) -> uuid.UUID:
-    return parse_id(request, "scene_id", "scene")
-
-
-def client_key(request: web.Request, trusted_proxy_hops: int) -> str:
-    """Who a compile-on-miss is charged to. With no trusted proxy, the peer address. Behind N proxies
-    that each append the address they saw, the Nth X-Forwarded-For entry from the right is the one
-    the outermost trusted proxy saw; everything left of it is the client's own (spoofable) text."""
-    if trusted_proxy_hops > 0:
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-        if len(hops) >= trusted_proxy_hops and hops[-trusted_proxy_hops]:
-            return hops[-trusted_proxy_hops][:64]
-    return request.remote or "unknown"
 
 
 def scene_cors(cors: Cors, origin: str | None) -> dict[str, str]:
@@ -85,20 +57,6 @@ async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
     if resolution.error:
         headers["X-Compilation-Error"] = header_safe(resolution.error)
     return web.Response(status=302, headers=headers)
-
-
-def metadata(service: CompilationService, scene: Scene) -> dict[str, Any]:
-    return {
-        "id": str(scene.id),
-        "name": scene.name,
-        "projectId": str(scene.project_id) if scene.project_id else None,
-        "status": service.status_of(scene),
-        "compiledHash": scene.compiled_hash,
-        "compiledUrl": scene.compiled_url,
-        "compiledAt": scene.compiled_at.isoformat() if scene.compiled_at else None,
-        "compilationError": scene.compilation_error,
-        "updatedAt": scene.updated_at.isoformat() if scene.updated_at else None,
-    }
 
 
 @routes.get("/api/components/{scene_id}/metadata")

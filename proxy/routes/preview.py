@@ -4,25 +4,17 @@ and the scene client module host apps import (both content-addressed and immutab
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from aiohttp import web
 
-from cache.tiers import Artifact, encode, with_brotli
+from cache.tiers import encode, with_brotli
 from proxy.context import AppContext, ctx
 from proxy.http import Cors, fail, immutable_headers
 from proxy.preview.page import render_preview_page
-from proxy.preview.runtime import RuntimeAssets, RuntimeAssetsError
-from proxy.routes.artifacts import serve_immutable
-from proxy.routes.components import parse_scene_id
+from proxy.preview.runtime import Runtime, RuntimeAssets, RuntimeAssetsError
+from proxy.routes.shared import parse_scene_id, serve_immutable
 
 routes = web.RouteTableDef()
-
-
-@dataclass(frozen=True)
-class Runtime:
-    assets: RuntimeAssets
-    encoded: Artifact  # the same immutable-serving path as artifacts: ETag, 304, gzip/br
 
 
 log = logging.getLogger("artifact_proxy.preview")

@@ -15,8 +15,7 @@ from proxy.context import ctx
 from proxy.edge_purge import project_key
 from proxy.errors import StorageUnavailable
 from proxy.http import JS_TYPE, choose_encoding, edge_cache_headers, etag_matches
-from proxy.routes.artifacts import brotli_if_asked
-from proxy.routes.components import client_key, parse_id
+from proxy.routes.shared import brotli_if_asked, client_key, parse_id
 
 routes = web.RouteTableDef()
 

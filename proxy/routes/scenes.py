@@ -12,32 +12,11 @@ from aiohttp import web
 
 from core.scenes import SceneChange
 from proxy.auth import require_admin
-from proxy.context import AppContext, ctx
-from proxy.http import fail, json_response, optional_str, read_json_object
-from proxy.routes.components import metadata, parse_scene_id
+from proxy.context import ctx
+from proxy.http import json_response, optional_str, read_json_object
+from proxy.routes.shared import metadata, optional_uuid, parse_scene_id, tsx_code_of
 
 routes = web.RouteTableDef()
-
-
-def tsx_code_of(data: dict[str, Any], c: AppContext) -> str:
-    code = data.get("tsxCode")
-    if not isinstance(code, str) or not code.strip():
-        fail(400, "invalid_field", "tsxCode must be a non-empty string")
-    if len(code.encode()) > c.settings.max_source_bytes:
-        fail(413, "too_large", f"tsxCode is over the {c.settings.max_source_bytes} byte limit")
-    return code
-
-
-def optional_uuid(data: dict[str, Any], key: str) -> uuid.UUID | None:
-    raw = data.get(key)
-    if raw is None:
-        return None
-    try:
-        if not isinstance(raw, str) or len(raw) > 36:
-            raise ValueError
-        return uuid.UUID(raw)
-    except ValueError:
-        fail(400, "invalid_field", f"{key} must be a UUID")
 
 
 @routes.post("/api/scenes")

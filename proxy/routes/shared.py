@@ -1,0 +1,98 @@
+"""What several route modules need, in one place beside them (no route module imports another):
+request parsing, the client key, scene metadata, and serving an immutable module."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from cache.tiers import Artifact, ArtifactTiers
+from core import metrics
+from core.scenes import Scene
+from proxy.context import AppContext
+from proxy.http import choose_encoding, etag_matches, fail
+from proxy.service import CompilationService
+
+ARTIFACT_BYTES = {e: metrics.tally(metrics.ARTIFACT_BYTES.labels(e)) for e in ("identity", "gzip", "br")}
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+def parse_id(request: web.Request, key: str, what: str) -> uuid.UUID:
+    raw = request.match_info[key]
+    try:
+        if len(raw) > 36:
+            raise ValueError
+        return uuid.UUID(raw)
+    except ValueError:
+        fail(400, "invalid_id", f"{what} id must be a UUID")
+
+
+def parse_scene_id(request: web.Request) -> uuid.UUID:
+    return parse_id(request, "scene_id", "scene")
+
+
+def client_key(request: web.Request, trusted_proxy_hops: int) -> str:
+    """Who a compile-on-miss is charged to. With no trusted proxy, the peer address. Behind N proxies
+    that each append the address they saw, the Nth X-Forwarded-For entry from the right is the one
+    the outermost trusted proxy saw; everything left of it is the client's own (spoofable) text."""
+    if trusted_proxy_hops > 0:
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
+        if len(hops) >= trusted_proxy_hops and hops[-trusted_proxy_hops]:
+            return hops[-trusted_proxy_hops][:64]
+    return request.remote or "unknown"
+
+
+def tsx_code_of(data: dict[str, Any], c: AppContext) -> str:
+    code = data.get("tsxCode")
+    if not isinstance(code, str) or not code.strip():
+        fail(400, "invalid_field", "tsxCode must be a non-empty string")
+    if len(code.encode()) > c.settings.max_source_bytes:
+        fail(413, "too_large", f"tsxCode is over the {c.settings.max_source_bytes} byte limit")
+    return code
+
+
+def optional_uuid(data: dict[str, Any], key: str) -> uuid.UUID | None:
+    raw = data.get(key)
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, str) or len(raw) > 36:
+            raise ValueError
+        return uuid.UUID(raw)
+    except ValueError:
+        fail(400, "invalid_field", f"{key} must be a UUID")
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+def metadata(service: CompilationService, scene: Scene) -> dict[str, Any]:
+    return {
+        "id": str(scene.id),
+        "name": scene.name,
+        "projectId": str(scene.project_id) if scene.project_id else None,
+        "status": service.status_of(scene),
+        "compiledHash": scene.compiled_hash,
+        "compiledUrl": scene.compiled_url,
+        "compiledAt": scene.compiled_at.isoformat() if scene.compiled_at else None,
+        "compilationError": scene.compilation_error,
+        "updatedAt": scene.updated_at.isoformat() if scene.updated_at else None,
+    }
+
+
+def brotli_if_asked(request: web.Request, tiers: ArtifactTiers, artifact: Artifact) -> None:
+    if artifact.br is None and "br" in request.headers.get("Accept-Encoding", ""):
+        tiers.want_brotli(artifact)  # served as gzip this time
+
+
+def serve_immutable(request: web.Request, artifact: Artifact) -> web.Response:
+    """200/304 for immutable, content-addressed JS: strong ETag, one-year cache, negotiated encoding."""
+    if etag_matches(request.headers.get("If-None-Match"), artifact.etag):
+        return web.Response(status=304, headers=artifact.served["304"])
+    encoding = choose_encoding(request.headers.get("Accept-Encoding"), brotli=artifact.br is not None)
+    body = artifact.body(encoding)
+    if request.method != "HEAD":
+        ARTIFACT_BYTES[encoding].inc(len(body))
+    return web.Response(body=body, headers=artifact.served[encoding])
