@@ -64,8 +64,12 @@ def build_context(settings: Settings) -> AppContext:
     return AppContext(settings=settings, repo=repo, store=store, compiler=compiler, tiers=tiers,
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),
                       limiter=CompileLimiter(settings.compile_per_client_limit), cluster=cluster,
-                      projects=ProjectBundles(service, settings.project_max_scenes, settings.compile_workers,
-                                              project_mappings, settings.project_max_bytes),
+                      projects=ProjectBundles(service, repo=repo, tiers=tiers, flight=service.flight,
+                                              fingerprint=compiler.fingerprint, cache=project_mappings,
+                                              max_scenes=settings.project_max_scenes,
+                                              compile_concurrency=settings.compile_workers,
+                                              negative_ttl=settings.negative_ttl_seconds,
+                                              max_bytes=settings.project_max_bytes),
                       edge_purge=edge_purge)
 
 

@@ -29,11 +29,12 @@ from typing import cast
 
 from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
+from cache.tiers import ArtifactTiers
 from core import metrics
-from core.scenes import DatabaseUnavailable, Scene
+from core.scenes import DatabaseUnavailable, Scene, SceneRepository
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
 from proxy.project_module import ScenePart, assemble
-from proxy.service import CHANGED_WHILE_COMPILING, Built, CompilationService, Resolution
+from proxy.service import CHANGED_WHILE_COMPILING, Built, CompilationService, Flight, Resolution
 
 BUNDLE_REVISION = "3"  # bump when the layout changes without the compiler changing (3: `order`, `scenes`)
 
@@ -67,12 +68,19 @@ class ProjectBundle:
 
 
 class ProjectBundles:
-    def __init__(self, service: CompilationService, max_scenes: int, compile_concurrency: int,
-                 cache: MappingCache[ProjectBundle | Refused], max_bytes: int = 16 * 1024 * 1024) -> None:
+    def __init__(self, service: CompilationService, *, repo: SceneRepository, tiers: ArtifactTiers,
+                 flight: Flight, fingerprint: str, cache: MappingCache[ProjectBundle | Refused], max_scenes: int,
+                 compile_concurrency: int, negative_ttl: float, max_bytes: int = 16 * 1024 * 1024) -> None:
+        """`service` resolves and serves single scenes; the rest is what a project needs of its own."""
         self.service = service
-        self.max_scenes = max_scenes
-        self.max_bytes = max_bytes  # each scene is bounded; so is their sum, before it reaches any cache
+        self.repo = repo
+        self.tiers = tiers
+        self.flight = flight
+        self.fingerprint = fingerprint  # the compiler's: part of every module's hash
         self.cache = cache
+        self.max_scenes = max_scenes
+        self.negative_ttl = negative_ttl
+        self.max_bytes = max_bytes  # each scene is bounded; so is their sum, before it reaches any cache
         self._compiles = asyncio.Semaphore(compile_concurrency)
         self._resolving: SingleFlight[uuid.UUID, ProjectBundle] = SingleFlight()
 
@@ -82,7 +90,7 @@ class ProjectBundles:
         if isinstance(cached, Refused) and not expired:
             raise cached.error  # a 404/422 answered moments ago: no database read for a repeat
         # only while this process holds the module's bytes: anything less re-checks storage below
-        if isinstance(cached, ProjectBundle) and not expired and self.service.tiers.peek(cached.hash) is not None:
+        if isinstance(cached, ProjectBundle) and not expired and self.tiers.peek(cached.hash) is not None:
             metrics.L1_PROJECT_HIT.inc()
             metrics.PROJECT_BUNDLE_HIT.inc()
             return cached
@@ -94,22 +102,22 @@ class ProjectBundles:
                                 admission: Callable[[], AbstractContextManager[None]]) -> ProjectBundle:
         ticket = self.cache.ticket(project_id)  # before the read: a write meanwhile voids what it finds
         try:
-            count = await self.service.repo.count_project(project_id)  # refuse before reading any source
+            count = await self.repo.count_project(project_id)  # refuse before reading any source
             if count == 0:
                 raise ProjectNotFound(str(project_id))
             if count > self.max_scenes:
                 raise ProjectTooLarge(f"project has more than {self.max_scenes} scenes; import them one by one")
-            scenes = await self.service.repo.list_project(project_id, self.max_scenes + 1)
+            scenes = await self.repo.list_project(project_id, self.max_scenes + 1)
         except DatabaseUnavailable:
             known = self.cache.last_known(project_id)
-            if isinstance(known, ProjectBundle) and await self.service.tiers.contains(known.hash):
+            if isinstance(known, ProjectBundle) and await self.tiers.contains(known.hash):
                 return known  # stale-if-error: a module that was right a moment ago beats a 503
             raise
         except (ProjectNotFound, ProjectTooLarge) as e:
             self.cache.put(project_id, Refused(e), ticket, REFUSAL_SECONDS)  # a write to it voids this at once
             raise
         bundle, transient = await self._resolve_scenes(scenes, project_id, admission)
-        self.cache.put(project_id, bundle, ticket, self.service.negative_ttl if transient else None)
+        self.cache.put(project_id, bundle, ticket, self.negative_ttl if transient else None)
         return bundle
 
     async def _resolve_scenes(self, scenes: list[Scene], project_id: uuid.UUID,
@@ -132,7 +140,7 @@ class ProjectBundles:
         return ProjectBundle(built.hash, built.url, len(inputs), errors), transient
 
     def hash_of(self, inputs: list[SceneInput]) -> str:
-        h = hashlib.sha256(f"project-bundle {BUNDLE_REVISION}\n{self.service.compiler.fingerprint}\n".encode())
+        h = hashlib.sha256(f"project-bundle {BUNDLE_REVISION}\n{self.fingerprint}\n".encode())
         for i in inputs:
             h.update(f"{i.scene_id} {i.ref} {i.duration}\n{i.name!r}\n".encode())
         return h.hexdigest()[:16]
@@ -162,15 +170,13 @@ class ProjectBundles:
                           scene.name, scene.duration)
 
     async def _ensure(self, key: str, inputs: list[SceneInput]) -> Built:
-        tiers = self.service.tiers
-        if await tiers.contains(key):
+        if await self.tiers.contains(key):
             metrics.PROJECT_BUNDLES.labels("hit").inc()
             return Built(key, self.service.url_for(key))
-        return await self.service.flight.run(key, lambda: self._build(key, inputs))
+        return await self.flight.run(key, lambda: self._build(key, inputs))
 
     async def _build(self, key: str, inputs: list[SceneInput]) -> Built:
-        tiers = self.service.tiers
-        if await tiers.contains(key):  # built elsewhere while this process waited for the lease
+        if await self.tiers.contains(key):  # built elsewhere while this process waited for the lease
             return Built(key, self.service.url_for(key))
         parts: list[ScenePart] = []
         for i in inputs:
@@ -185,6 +191,6 @@ class ProjectBundles:
         if len(code) > self.max_bytes:
             raise ProjectTooLarge(f"the project's module would be {len(code)} bytes (limit {self.max_bytes}); "
                                   "import its scenes one by one")
-        await tiers.put(key, code)
+        await self.tiers.put(key, code)
         metrics.PROJECT_BUNDLES.labels("built").inc()
         return Built(key, self.service.url_for(key))

@@ -218,14 +218,8 @@ class CompilerPool:
 
 
 def _error_from_reply(error: dict[str, Any]) -> CompileError:
-    kind = error.get("kind")
-    if kind not in _WORKER_KINDS:
+    """A worker may blame the scene only for these kinds; anything else is a crash of ours."""
+    if error.get("kind") not in _WORKER_KINDS:
         return CompileError("internal compiler error", kind="crash")
-    return CompileError(
-        str(error.get("message", "compile failed")),
-        kind=kind,
-        line=int(error.get("line") or 0),
-        column=int(error.get("column") or 0),
-        line_text=str(error.get("lineText") or ""),
-    )
+    return CompileError.from_json(error)
 
