@@ -1,35 +1,98 @@
-// Builds the browser host runtime: build/runtime/host-runtime.<hash>.js + manifest.json.
-// Content-addressed so it can be served immutable; deterministic so the hash only moves
-// when the source or the bundled packages change.
+// Builds the browser host runtime into build/runtime/:
+//   host-runtime.<hash>.js  the bundle (content-addressed, deterministic: the hash only moves when
+//                           the bindings or the bundled packages change)
+//   globals.json            each global's export names and the bundled packages' versions, which
+//                           the compiler checks scene imports against (and hashes)
+//   manifest.json           {file, hash, bytes, gzipBytes, brotliBytes, globals}
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const outDir = path.resolve(process.argv[2] ?? path.join(repo, 'build', 'runtime'));
 
-const result = await esbuild.build({
-  entryPoints: [path.join(here, 'src', 'index.jsx')],
+// The packages whose code the runtime carries; their versions go into globals.json.
+export const BUNDLED_PACKAGES = [
+  'react', 'react-dom', 'remotion', '@remotion/player', '@remotion/shapes', '@remotion/paths',
+  '@remotion/transitions', '@remotion/google-fonts', 'lucide-react', '@heroicons/react', '@iconify/react',
+];
+
+const { families } = JSON.parse(await readFile(path.join(here, 'google-fonts.json'), 'utf8'));
+if (!Array.isArray(families) || families.some((f) => !/^[A-Z][A-Za-z0-9]*$/.test(f))) {
+  throw new Error('runtime/google-fonts.json: "families" must list import names like "Inter"');
+}
+
+// `artifact-proxy:google-fonts`: one namespace export per bundled family.
+const googleFonts = {
+  name: 'google-fonts',
+  setup(build) {
+    build.onResolve({ filter: /^artifact-proxy:google-fonts$/ }, (args) => ({ path: args.path, namespace: 'fonts' }));
+    build.onLoad({ filter: /.*/, namespace: 'fonts' }, () => ({
+      contents: [...families].sort().map((f) => `export * as ${f} from '@remotion/google-fonts/${f}';`).join('\n'),
+      loader: 'js',
+      resolveDir: repo,
+    }));
+  },
+};
+
+const common = {
   absWorkingDir: repo,
   bundle: true,
   write: false,
+  legalComments: 'none',
+  charset: 'utf8',
+  jsx: 'automatic',
+  logLevel: 'warning',
+  plugins: [googleFonts],
+};
+
+const result = await esbuild.build({
+  ...common,
+  entryPoints: [path.join(here, 'src', 'index.jsx')],
   format: 'iife',
   platform: 'browser',
   target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
   minify: true,
-  legalComments: 'none',
-  charset: 'utf8',
-  jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
-  logLevel: 'warning',
 });
+
+// The export names, read from the same binding module evaluated in Node (packages from node_modules).
+async function exportNames() {
+  const probe = await esbuild.build({
+    ...common,
+    entryPoints: [path.join(here, 'src', 'globals.js')],
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+  });
+  const file = path.join(repo, 'runtime', `.globals-probe-${process.pid}.mjs`);
+  await writeFile(file, probe.outputFiles[0].contents);
+  try {
+    const { globals } = await import(pathToFileURL(file).href);
+    const names = {};
+    for (const key of Object.keys(globals).sort()) {
+      names[key] = Object.keys(globals[key]).filter((n) => n !== '__esModule').sort();
+    }
+    return names;
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+async function versionOf(name) {
+  return JSON.parse(await readFile(path.join(repo, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
 
 const code = result.outputFiles[0].contents;
 const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
 const file = `host-runtime.${hash}.js`;
+const versions = {};
+for (const name of BUNDLED_PACKAGES) versions[name] = await versionOf(name);
+const globalsDoc = { versions, globals: await exportNames() };
 
 await mkdir(outDir, { recursive: true });
 // Old bundles would otherwise pile up with every source change.
@@ -37,6 +100,10 @@ for (const name of await readdir(outDir)) {
   if (/^host-runtime\.[0-9a-f]{16}\.js$/.test(name) && name !== file) await rm(path.join(outDir, name));
 }
 await writeFile(path.join(outDir, file), code);
-const manifest = { file, hash, bytes: code.length };
+await writeFile(path.join(outDir, 'globals.json'), `${JSON.stringify(globalsDoc, null, 1)}\n`);
+const gzipBytes = gzipSync(code, { level: 9 }).length;
+const brotliBytes = brotliCompressSync(code, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 9 } }).length;
+const manifest = { file, hash, bytes: code.length, gzipBytes, brotliBytes, globals: 'globals.json' };
 await writeFile(path.join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-console.log(`${path.relative(repo, path.join(outDir, file))} (${(code.length / 1024).toFixed(0)} KiB)`);
+const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+console.log(`${path.relative(repo, path.join(outDir, file))} (${kib(code.length)}, gzip ${kib(gzipBytes)}, br ${kib(brotliBytes)})`);

@@ -30,8 +30,10 @@ DEFAULT_IMPORT_MAP: dict[str, str] = {
     "react-dom": "ReactDOM",
     "react-dom/client": "ReactDOM",
     "remotion": "Remotion",
-    "@remotion/*": "Remotion",
     "@remotion/shapes": "RemotionShapes",
+    "@remotion/paths": "RemotionPaths",
+    "@remotion/transitions": "RemotionTransitions",
+    "@remotion/transitions/*": "RemotionTransitions",  # fade, slide, wipe, ...: one global
     "@remotion/google-fonts": "RemotionGoogleFonts",
     "@remotion/google-fonts/*": "RemotionGoogleFonts.*",  # each font module is its own property
     "@remotion/player": "RemotionPlayer",

@@ -2,8 +2,7 @@
 // its default export in a Player; every failure ends in a readable panel, never a blank page.
 import React, { Component, useCallback, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Player } from './player.jsx';
-import { waitForDelayRenders } from './remotion/media.jsx';
+import { Player } from '@remotion/player';
 
 const WIDTH = 1920;
 const HEIGHT = 1080;
@@ -13,6 +12,20 @@ const DELAY_RENDER_BUDGET_MS = 5000;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const FULL = { position: 'absolute', inset: 0, display: 'flex', alignItems: 'center', justifyContent: 'center' };
+
+// Remotion keeps `window.remotion_renderReady` false while a delayRender() handle is open (a font
+// loading, an <Img> decoding) and sets it true when the last one is continued. It starts false
+// with no handle open, so the runtime marks it ready when it loads (index.jsx).
+export function waitForDelayRenders(budgetMs) {
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const poll = () => {
+      if (window.remotion_renderReady !== false || performance.now() - start > budgetMs) resolve();
+      else setTimeout(poll, 25);
+    };
+    poll();
+  });
+}
 
 function setBodyState(state) {
   document.body.dataset.state = state;
@@ -141,7 +154,31 @@ function runtimeError(error, title = 'The scene crashed while rendering') {
   };
 }
 
-function Preview({ componentUrl, frame }) {
+// The Player's events as data attributes on the root element: `data-frame`, `data-playing`.
+function usePlayerState(playerRef, rootElement, ready) {
+  useEffect(() => {
+    const player = playerRef.current;
+    if (!ready || !player) return undefined;
+    const sync = () => {
+      rootElement.dataset.frame = String(player.getCurrentFrame());
+      rootElement.dataset.playing = String(player.isPlaying());
+    };
+    const events = ['frameupdate', 'seeked', 'play', 'pause', 'ended'];
+    for (const e of events) player.addEventListener(e, sync);
+    sync();
+    return () => {
+      for (const e of events) player.removeEventListener(e, sync);
+    };
+  }, [playerRef, rootElement, ready]);
+}
+
+// The Player's errorFallback renders this; the error goes to the page's panel after commit.
+function ReportError({ error, onError }) {
+  useEffect(() => onError(error), [error, onError]);
+  return null;
+}
+
+function Preview({ componentUrl, frame, rootElement }) {
   const still = frame !== null && frame !== undefined && Number.isFinite(Number(frame));
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState({ status: 'loading' });
@@ -198,6 +235,8 @@ function Preview({ componentUrl, frame }) {
   }, [state, still]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
+  const errorFallback = useCallback(({ error }) => <ReportError error={error} onError={onSceneError} />, [onSceneError]);
+  usePlayerState(playerRef, rootElement, state.status === 'ready');
 
   if (state.status === 'loading') return <Loading />;
   if (state.status === 'error') return <ErrorPanel {...state.error} onRetry={retry} />;
@@ -218,8 +257,8 @@ function Preview({ componentUrl, frame }) {
         autoPlay={!still}
         initialFrame={initialFrame}
         inputProps={{}}
-        errorFallback={() => null}
-        onError={onSceneError}
+        errorFallback={errorFallback}
+        acknowledgeRemotionLicense
         style={{ position: 'absolute', inset: 0, width: '100%', height: '100%', aspectRatio: 'auto' }}
       />
     </PageBoundary>
@@ -235,7 +274,7 @@ export function mount(rootElement, { componentUrl, frame = null, sceneId = '' } 
   // import() in a classic script resolves against the script's URL, not the page's.
   const absolute = new URL(componentUrl, document.baseURI).href;
   const root = createRoot(rootElement);
-  root.render(<Preview componentUrl={absolute} frame={frame} />);
+  root.render(<Preview componentUrl={absolute} frame={frame} rootElement={rootElement} />);
   return { unmount: () => root.unmount() };
 }
 

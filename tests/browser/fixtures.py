@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from proxy.preview import RuntimeAssets, default_runtime_dir, render_preview_page
+from tests.browser.testfont import box_font_woff2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PROXY_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -43,7 +44,8 @@ def _runtime_is_stale(out_dir: Path) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [REPO_ROOT / "runtime" / "build.mjs", *(REPO_ROOT / "runtime" / "src").rglob("*")]
+    sources = [REPO_ROOT / "runtime" / "build.mjs", REPO_ROOT / "runtime" / "google-fonts.json",
+               REPO_ROOT / "package-lock.json", *(REPO_ROOT / "runtime" / "src").rglob("*")]
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
@@ -89,11 +91,37 @@ class PageErrors:
         return bool(self.uncaught)
 
 
+# Hosts the real packages fetch from. Tests never reach the internet: Google Fonts files come from
+# `testfont` (or fail, to test the offline fallback), icon API lookups fail at once.
+GOOGLE_FONTS_FILES = "https://fonts.gstatic.com/**"
+ICONIFY_APIS = ("https://api.iconify.design/**", "https://api.simplesvg.com/**", "https://api.unisvg.com/**")
+
+
+def offline_network(context: object, fonts_online: Callable[[], bool]) -> None:
+    """Route the packages' network hosts: fonts answered locally while `fonts_online()`, else refused."""
+    font = box_font_woff2()
+
+    def fonts(route: object) -> None:
+        if fonts_online():
+            route.fulfill(status=200, body=font, headers={  # type: ignore[attr-defined]
+                "Content-Type": "font/woff2", "Access-Control-Allow-Origin": "*"})
+        else:
+            route.abort("internetdisconnected")  # type: ignore[attr-defined]
+
+    context.route(GOOGLE_FONTS_FILES, fonts)  # type: ignore[attr-defined]
+    for pattern in ICONIFY_APIS:
+        context.route(pattern, lambda route: route.abort("internetdisconnected"))  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    """A fresh context + page (1280x720). `page.errors` collects uncaught page errors."""
+    """A fresh context + page (1280x720). `page.errors` collects uncaught page errors.
+
+    Google Fonts files are served by the test (`page.fonts_online = False` refuses them)."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
     pg = context.new_page()
+    pg.fonts_online = True
+    offline_network(context, lambda: bool(pg.fonts_online))
     errors = PageErrors()
     pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
     pg.on("console", lambda msg: errors.console_errors.append(msg.text) if msg.type == "error" else None)
