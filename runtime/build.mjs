@@ -1,8 +1,9 @@
 // Builds the browser host runtime into build/runtime/:
 //   host-runtime.<hash>.js  the bundle (content-addressed, deterministic: the hash only moves when
 //                           the bindings or the bundled packages change)
-//   globals.json            each global's export names and the bundled packages' versions, which
-//                           the compiler checks scene imports against (and hashes)
+//   globals.json            each global's export names and its package@version, which the
+//                           compiler checks scene imports against (and hashes)
+//   globals.node.mjs        the same bindings built for Node (the compiler tests render scenes with it)
 //   manifest.json           {file, hash, bytes, gzipBytes, brotliBytes, globals}
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -15,11 +16,14 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const outDir = path.resolve(process.argv[2] ?? path.join(repo, 'build', 'runtime'));
 
-// The packages whose code the runtime carries; their versions go into globals.json.
-export const BUNDLED_PACKAGES = [
-  'react', 'react-dom', 'remotion', '@remotion/player', '@remotion/shapes', '@remotion/paths',
-  '@remotion/transitions', '@remotion/google-fonts', 'lucide-react', '@heroicons/react', '@iconify/react',
-];
+// The package behind each global (src/globals.js); with its installed version it goes into
+// globals.json, for the compiler's messages and the versions an operator sees.
+const GLOBAL_PACKAGES = {
+  React: 'react', ReactDOM: 'react-dom', Remotion: 'remotion', RemotionPlayer: '@remotion/player',
+  RemotionShapes: '@remotion/shapes', RemotionPaths: '@remotion/paths', RemotionTransitions: '@remotion/transitions',
+  RemotionGoogleFonts: '@remotion/google-fonts', IconifyIcon: '@iconify/react', LucideIcons: 'lucide-react',
+  HeroiconsSolid: '@heroicons/react', HeroiconsOutline: '@heroicons/react',
+};
 
 const { families } = JSON.parse(await readFile(path.join(here, 'google-fonts.json'), 'utf8'));
 if (!Array.isArray(families) || families.some((f) => !/^[A-Z][A-Za-z0-9]*$/.test(f))) {
@@ -69,17 +73,18 @@ async function exportNames() {
     platform: 'node',
     packages: 'external',
   });
-  const file = path.join(repo, 'runtime', `.globals-probe-${process.pid}.mjs`);
+  // Kept: the compiler tests' Node harness renders scenes with these same bindings.
+  const file = path.join(outDir, 'globals.node.mjs');
+  await mkdir(outDir, { recursive: true });
   await writeFile(file, probe.outputFiles[0].contents);
-  try {
+  {
     const { globals } = await import(pathToFileURL(file).href);
+    const keysOf = (value) => Object.keys(value).filter((n) => n !== '__esModule').sort();
     const names = {};
-    for (const key of Object.keys(globals).sort()) {
-      names[key] = Object.keys(globals[key]).filter((n) => n !== '__esModule').sort();
-    }
-    return names;
-  } finally {
-    await rm(file, { force: true });
+    for (const key of Object.keys(globals)) names[key] = keysOf(globals[key]);
+    // Per-module properties (`@remotion/google-fonts/Inter` -> RemotionGoogleFonts["Inter"]).
+    for (const family of families) names[`RemotionGoogleFonts[${JSON.stringify(family)}]`] = keysOf(globals.RemotionGoogleFonts[family]);
+    return Object.fromEntries(Object.entries(names).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 }
 
@@ -90,9 +95,9 @@ async function versionOf(name) {
 const code = result.outputFiles[0].contents;
 const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
 const file = `host-runtime.${hash}.js`;
-const versions = {};
-for (const name of BUNDLED_PACKAGES) versions[name] = await versionOf(name);
-const globalsDoc = { versions, globals: await exportNames() };
+const packages = {};
+for (const [global, name] of Object.entries(GLOBAL_PACKAGES)) packages[global] = `${name}@${await versionOf(name)}`;
+const globalsDoc = { packages, globals: await exportNames() };
 
 await mkdir(outDir, { recursive: true });
 // Old bundles would otherwise pile up with every source change.
