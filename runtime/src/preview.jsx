@@ -1,6 +1,6 @@
 // ArtifactProxyPreview: the /preview/{sceneId} page. Imports the compiled scene module and plays
 // its default export in a Player; every failure ends in a readable panel, never a blank page.
-import React, { Component, useCallback, useEffect, useRef, useState } from 'react';
+import React, { Component, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Player } from '@remotion/player';
 
@@ -172,6 +172,15 @@ function usePlayerState(playerRef, rootElement, ready) {
   }, [playerRef, rootElement, ready]);
 }
 
+// The scene as the Player renders it, telling the preview once it has committed (a scene that
+// throws never does: its error reaches the Player's errorFallback instead).
+function withCommitSignal(Scene, signal) {
+  return function SceneCommitted(props) {
+    useEffect(() => signal(() => Scene), []); // a function given to a state setter is an updater
+    return <Scene {...props} />;
+  };
+}
+
 // The Player's errorFallback renders this; the error goes to the page's panel after commit.
 function ReportError({ error, onError }) {
   useEffect(() => onError(error), [error, onError]);
@@ -215,14 +224,19 @@ function Preview({ componentUrl, frame, rootElement }) {
     setState((s) => (s.status === 'error' ? s : { status: 'error', error: runtimeError(error) }));
   }, []);
 
-  // Ready means the requested frame is on screen: after commit, the scene's own delayRender()s,
+  // The Player renders the scene a little after it mounts (through its own Suspense): readiness
+  // waits for the scene's first commit, or for its error, whichever comes.
+  const [committed, setCommitted] = useState(null);
+  const Shown = useMemo(() => (state.status === 'ready' ? withCommitSignal(state.Scene, setCommitted) : null), [state]);
+
+  // Ready means the requested frame is on screen: after the scene's commit, its own delayRender()s,
   // fonts, and two animation frames (layout + paint).
   useEffect(() => {
     if (state.status === 'error') {
       setBodyState('error');
       return undefined;
     }
-    if (state.status !== 'ready') return undefined;
+    if (state.status !== 'ready' || committed !== state.Scene) return undefined;
     let cancelled = false;
     Promise.all([waitForDelayRenders(DELAY_RENDER_BUDGET_MS), document.fonts?.ready]).then(() => {
       requestAnimationFrame(() => requestAnimationFrame(() => {
@@ -232,7 +246,7 @@ function Preview({ componentUrl, frame, rootElement }) {
     return () => {
       cancelled = true;
     };
-  }, [state, still]);
+  }, [state, still, committed]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
   const errorFallback = useCallback(({ error }) => <ReportError error={error} onError={onSceneError} />, [onSceneError]);
@@ -240,14 +254,14 @@ function Preview({ componentUrl, frame, rootElement }) {
 
   if (state.status === 'loading') return <Loading />;
   if (state.status === 'error') return <ErrorPanel {...state.error} onRetry={retry} />;
-  const { Scene, durationInFrames } = state;
+  const { durationInFrames } = state;
   const initialFrame = still ? Math.max(0, Math.min(durationInFrames - 1, Math.round(Number(frame)))) : 0;
   return (
     <PageBoundary onError={onSceneError}>
       <Player
         key={attempt}
         ref={playerRef}
-        component={Scene}
+        component={Shown}
         durationInFrames={durationInFrames}
         compositionWidth={WIDTH}
         compositionHeight={HEIGHT}

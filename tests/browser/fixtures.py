@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -92,7 +92,7 @@ class PageErrors:
 
 
 # Hosts the real packages fetch from. Tests never reach the internet: Google Fonts files come from
-# `testfont` (or fail, to test the offline fallback), icon API lookups fail at once.
+# `testfont` (or fail, to test the offline fallback); the Iconify API knows no icons.
 GOOGLE_FONTS_FILES = "https://fonts.gstatic.com/**"
 ICONIFY_APIS = ("https://api.iconify.design/**", "https://api.simplesvg.com/**", "https://api.unisvg.com/**")
 
@@ -108,9 +108,17 @@ def offline_network(context: object, fonts_online: Callable[[], bool]) -> None:
         else:
             route.abort("internetdisconnected")  # type: ignore[attr-defined]
 
+    def icons(route: object) -> None:
+        # What the Iconify API says of icons it does not have: no data, every name "not_found".
+        url = urlsplit(route.request.url)  # type: ignore[attr-defined]
+        prefix = url.path.strip("/").removesuffix(".json")
+        names = [n for n in parse_qs(url.query).get("icons", [""])[0].split(",") if n]
+        route.fulfill(status=200, json={"prefix": prefix, "icons": {}, "not_found": names},  # type: ignore[attr-defined]
+                      headers={"Access-Control-Allow-Origin": "*"})
+
     context.route(GOOGLE_FONTS_FILES, fonts)  # type: ignore[attr-defined]
     for pattern in ICONIFY_APIS:
-        context.route(pattern, lambda route: route.abort("internetdisconnected"))  # type: ignore[attr-defined]
+        context.route(pattern, icons)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
