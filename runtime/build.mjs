@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { bundledFamilies, googleFontsPlugin } from './fonts-plugin.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -25,23 +26,7 @@ const GLOBAL_PACKAGES = {
   HeroiconsSolid: '@heroicons/react', HeroiconsOutline: '@heroicons/react',
 };
 
-const { families } = JSON.parse(await readFile(path.join(here, 'google-fonts.json'), 'utf8'));
-if (!Array.isArray(families) || families.some((f) => !/^[A-Z][A-Za-z0-9]*$/.test(f))) {
-  throw new Error('runtime/google-fonts.json: "families" must list import names like "Inter"');
-}
-
-// `artifact-proxy:google-fonts`: one namespace export per bundled family.
-const googleFonts = {
-  name: 'google-fonts',
-  setup(build) {
-    build.onResolve({ filter: /^artifact-proxy:google-fonts$/ }, (args) => ({ path: args.path, namespace: 'fonts' }));
-    build.onLoad({ filter: /.*/, namespace: 'fonts' }, () => ({
-      contents: [...families].sort().map((f) => `export * as ${f} from '@remotion/google-fonts/${f}';`).join('\n'),
-      loader: 'js',
-      resolveDir: repo,
-    }));
-  },
-};
+const families = bundledFamilies();
 
 const common = {
   absWorkingDir: repo,
@@ -51,7 +36,7 @@ const common = {
   charset: 'utf8',
   jsx: 'automatic',
   logLevel: 'warning',
-  plugins: [googleFonts],
+  plugins: [googleFontsPlugin(families)],
 };
 
 const result = await esbuild.build({

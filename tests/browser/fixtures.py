@@ -183,7 +183,8 @@ class StaticServer:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.send_header("Access-Control-Allow-Origin", "*")
                 self.send_header("Access-Control-Allow-Headers", "*")
-                self.send_header("Cache-Control", "no-store")
+                if not any(name.lower() == "cache-control" for name, _ in route.headers):
+                    self.send_header("Cache-Control", "no-store")
                 for name, value in route.headers:
                     self.send_header(name, value)
                 self.end_headers()
@@ -207,13 +208,15 @@ class StaticServer:
         return self.origin + path
 
     def add(self, path: str, body: str | bytes, content_type: str = "text/plain; charset=utf-8",
-            status: int = 200) -> str:
+            status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> str:
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Route(status, data, content_type)
+        self.routes[path] = Route(status, data, content_type, headers)
         return self.url(path)
 
-    def add_js(self, path: str, source: str) -> str:
-        return self.add(path, source, "text/javascript; charset=utf-8")
+    def add_js(self, path: str, source: str | bytes, immutable: bool = False) -> str:
+        """`immutable`: cached like a content-addressed file (else `no-store`, as every route here)."""
+        headers = (("Cache-Control", IMMUTABLE),) if immutable else ()
+        return self.add(path, source, "text/javascript; charset=utf-8", headers=headers)
 
     def add_html(self, path: str, source: str) -> str:
         return self.add(path, source, "text/html; charset=utf-8")
@@ -228,6 +231,7 @@ class StaticServer:
 
 
 _NOT_FOUND = Route(404, b"not found")
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @pytest.fixture
@@ -250,7 +254,7 @@ class PreviewSite:
 
     def __init__(self, pages: StaticServer, modules: StaticServer, runtime: RuntimeAssets) -> None:
         self.pages, self.modules, self.runtime = pages, modules, runtime
-        pages.add(runtime.url_path, runtime.body, runtime.content_type)
+        pages.add(runtime.url_path, runtime.body, runtime.content_type, headers=(("Cache-Control", IMMUTABLE),))
 
     def add_module(self, scene_id: str, source: str) -> str:
         self.modules.add_js(f"/components/{scene_id}.js", source)
