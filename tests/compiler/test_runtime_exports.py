@@ -102,6 +102,24 @@ async def test_what_cannot_be_decided_is_left_alone(pool: CompilerPool) -> None:
         await pool.compile(source)
 
 
+async def test_shapes_a_text_scan_could_misread_are_still_caught(pool: CompilerPool) -> None:
+    # The check scans the text first and parses only what the scan cannot clear: none of these may
+    # slip through (each one's missing name is `flipflop`).
+    shapes = {
+        "import Remotion, { flipflop } from 'remotion';\nexport default () => <p>{typeof flipflop}</p>;": (1, 20),
+        "import {\n  AbsoluteFill, // the fill\n  flipflop,\n} from 'remotion';\n"
+        "export default () => <AbsoluteFill />;": (3, 3),
+        "const {\n  AbsoluteFill,\n  flipflop,\n} = window.Remotion;\nexport default () => <AbsoluteFill />;": (3, 3),
+        "const { flipflop }: any = window.Remotion;\nexport default () => <p>{String(flipflop)}</p>;": (1, 9),
+        "const { flipflop } = (window as any).Remotion;\nexport default () => <p>{String(flipflop)}</p>;": (1, 9),
+        "const { flipflop } = globalThis?.Remotion;\nexport default () => <p>{String(flipflop)}</p>;": (1, 9),
+        "const s = 'import x from \"y\"';\nconst { flipflop } = Remotion;\nexport default () => <p>{s}</p>;": (2, 9),
+    }
+    for source, position in shapes.items():
+        err = await compile_error(pool, source)
+        assert ('"flipflop"' in err.message, (err.line, err.column)) == (True, position), source
+
+
 async def test_syntax_errors_are_reported_before_missing_names(pool: CompilerPool) -> None:
     err = await compile_error(pool, "import { flipflop } from 'remotion';\nexport default () => <p>{flipflop(}</p>;\n")
     assert (err.kind, err.line) == ("syntax", 2)

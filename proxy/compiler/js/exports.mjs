@@ -29,8 +29,8 @@ export class HostExports {
 
   /** Throws `makeError(message, line, column)` for the first name the runtime lacks; else returns. */
   check(source, importMap, lookupSpecifier, makeError) {
-    // Cheap gate: a scene that names no host package and no global cannot take a name from one.
-    if (!/\bimport\b|\bfrom\b/.test(source) && ![...this.names.keys()].some((g) => source.includes(g))) return;
+    // Most scenes are cleared by a text scan (~0.05 ms); only what it cannot clear is parsed (~2 ms).
+    if (this.clearedByScan(source, importMap, lookupSpecifier)) return;
     let ast;
     try {
       ast = parse(source, { sourceType: 'module', plugins: ['typescript', 'jsx'], errorRecovery: true });
@@ -42,6 +42,64 @@ export class HostExports {
       const { message, node } = problem;
       throw makeError(message, node.loc.start.line, node.loc.start.column + 1);
     }
+  }
+
+  /**
+   * True when a scan of the text proves every name is there: each `import` is a plain import
+   * statement whose names the manifest has, and each mention of a global is a destructuring whose
+   * names it has, or a use that is no destructuring. Anything else (a name missing, a shape the scan
+   * does not know, `import` in a string) is left to the parser, which alone reports errors.
+   */
+  clearedByScan(source, importMap, lookupSpecifier) {
+    let imports = 0;
+    for (const m of source.matchAll(IMPORT_STATEMENT_RE)) {
+      imports++;
+      const [, typeOnly, braces, , specifier] = m;
+      if (typeOnly || braces === undefined || ADAPTED.has(specifier)) continue;
+      const target = lookupSpecifier(importMap, specifier);
+      if (target === null) continue;
+      const indexed = INDEXED_RE.exec(target);
+      if (indexed !== null && this.names.has(indexed[1]) && !this.names.has(target)) return false;
+      const names = this.names.get(target);
+      if (names === undefined) continue;
+      for (const part of braces.split(',')) {
+        const name = importedName(part);
+        if (name === undefined) return false;
+        if (name !== null && name !== 'default' && !names.has(name)) return false;
+      }
+    }
+    if (imports !== (source.match(/\bimport\b/g) ?? []).length) return false;
+    for (const m of source.matchAll(this.globalRe)) {
+      // A window of text before the mention is enough for any destructuring a scene writes.
+      const before = source.slice(Math.max(0, m.index - SCAN_WINDOW), m.index).replace(GLOBAL_ROOT_TAIL_RE, '');
+      if (/[.?]\s*$/.test(before)) return false; // `(window as any).Remotion`: the parser knows
+      if (!/[^=!<>]=\s*$/.test(before)) continue; // a use, not the right side of a declaration
+      const lhs = before.replace(/=\s*$/, '').trimEnd();
+      const member = /^\s*(?:\?\.|[.[(])/.test(source.slice(m.index + m[0].length, m.index + m[0].length + 8));
+      if (!lhs.endsWith('}')) {
+        if (/\}\s*:[^=;{}]*$/.test(lhs)) return false; // `const { x }: T = window.Remotion`
+        if (/[\w$\]]$/.test(lhs)) continue; // `const R = window.Remotion`, `const [a] = React.useState()`
+        return false;
+      }
+      if (member) return false; // `{ x } = window.Remotion.Easing`: the parser knows
+      const open = lhs.lastIndexOf('{');
+      if (open < 0) return false;
+      const names = this.names.get(m[1]);
+      for (const part of lhs.slice(open + 1, -1).split(',')) {
+        const name = destructuredName(part);
+        if (name === undefined) return false;
+        if (name !== null && !names.has(name)) return false;
+      }
+    }
+    return true;
+  }
+
+  get globalRe() {
+    if (this._globalRe === undefined) {
+      const roots = [...this.names.keys()].filter((k) => /^[A-Za-z_$][\w$]*$/.test(k)).sort((a, b) => b.length - a.length);
+      this._globalRe = new RegExp(`(?<![\\w$])(${roots.join('|')})(?![\\w$])`, 'g');
+    }
+    return this._globalRe;
   }
 
   firstProblem(program, importMap, lookupSpecifier) {
@@ -121,6 +179,31 @@ export class HostExports {
     const pkg = this.packages[target] ?? this.packages[INDEXED_RE.exec(target)?.[1]];
     return pkg ? `the host runtime has ${pkg}` : 'not in the host runtime';
   }
+}
+
+// `import [type] [Default,] [{ names } | * as ns] from 'x'`; the scan counts on every `import` being one.
+const IMPORT_STATEMENT_RE = /\bimport\s+(type\s+)?(?:[\w$]+\s*,?\s*)?(?:\*\s*as\s+[\w$]+|\{([^{}]*)\})?\s*from\s*(['"])([^'"\n]+)\3/g;
+const GLOBAL_ROOT_TAIL_RE = /(?:(?<![\w$.])(?:window|globalThis|self)\s*\??\.\s*)$/;
+const PLAIN_NAME_RE = /^[\w$]+$/;
+const SCAN_WINDOW = 4000;
+
+/** One `{ ... }` entry of an import: its imported name; null for none (type-only); undefined: unsure. */
+function importedName(part) {
+  const text = part.trim();
+  if (text === '') return null;
+  if (/^type\s/.test(text)) return null;
+  const m = /^(?:([\w$]+)|"([^"]*)"|'([^']*)')(?:\s+as\s+[\w$]+)?$/.exec(text);
+  return m === null ? undefined : (m[1] ?? m[2] ?? m[3]);
+}
+
+/** One `{ ... }` entry of a destructuring: the key; null when none is required (rest, default value). */
+function destructuredName(part) {
+  const text = part.trim();
+  if (text === '' || text.startsWith('...')) return null;
+  if (/[{}()[\]/`]/.test(text)) return undefined;
+  if (text.includes('=')) return null; // a default value: the scene expects it may be missing
+  const key = text.split(':')[0].trim().replace(/^(['"])(.*)\1$/, '$2');
+  return PLAIN_NAME_RE.test(key) ? key : undefined;
 }
 
 function unwrap(node) {
