@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from proxy.compiler.types import CompiledModule
+from core.compiler import CompiledModule
 from proxy.preview import RuntimeAssets
 from tests.browser.fixtures import REPO_ROOT, PreviewSite, StaticServer, offline_network, wait_ready
 from tests.compiler.conftest import compile_all, good_scenes

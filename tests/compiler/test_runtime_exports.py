@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from core.compiler import CompileError
 from proxy.compiler.pool import CompilerPool
 from proxy.compiler.setup import RUNTIME_EXPORTS, CompilerSetup, CompilerSetupError
-from proxy.compiler.types import CompileError
 from tests.compiler.conftest import ROOT
 
 
