@@ -50,8 +50,12 @@ export function show(mod, frame) {
   const Scene = mod.default;
   const Committed = (props) => {
     useEffect(() => {
-      const wait = () => (window.remotion_renderReady === false ? setTimeout(wait, 25) : document.fonts.ready.then(() =>
-        requestAnimationFrame(() => requestAnimationFrame(() => { document.body.dataset.ready = '1'; }))));
+      // Like the preview: wait for open delayRender()s, but 5 s at most.
+      const start = performance.now();
+      const wait = () => (window.remotion_renderReady === false && performance.now() - start < 5000
+        ? setTimeout(wait, 25)
+        : document.fonts.ready.then(() =>
+          requestAnimationFrame(() => requestAnimationFrame(() => { document.body.dataset.ready = '1'; }))));
       wait();
     }, []);
     return React.createElement(Scene, props);
