@@ -37,7 +37,13 @@ export class HostExports {
     } catch {
       return; // esbuild accepted it; a shape Babel cannot read is not ours to refuse
     }
-    const problem = this.firstProblem(ast.program, importMap, lookupSpecifier);
+    let problem;
+    try {
+      problem = this.firstProblem(ast.program, importMap, lookupSpecifier);
+    } catch (e) {
+      if (e instanceof RangeError) return; // nesting deeper than the stack: esbuild built it, let it be
+      throw e;
+    }
     if (problem !== null) {
       const { message, node } = problem;
       throw makeError(message, node.loc.start.line, node.loc.start.column + 1);
