@@ -1,4 +1,5 @@
-"""Everything that decides a compile's output, gathered once: the tools, the options, the import map.
+"""Everything that decides a compile's output, gathered once: the tools, the options, the import map,
+the host runtime's exports.
 
 The fingerprint is a readable digest of all of it, so `hash_of` needs no worker and any change
 (an esbuild upgrade, an edited worker script, a new import-map entry) moves every hash.
@@ -19,6 +20,8 @@ PIPELINE_REVISION = "1"
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 WORKER_SCRIPT = JS_DIR / "worker.mjs"
+# Written by runtime/build.mjs: each host global's export names; scenes' imports are checked against it.
+RUNTIME_EXPORTS = Path("build") / "runtime" / "globals.json"
 
 # Specifier -> host global (a dotted path on globalThis) or an absolute URL to import from.
 # `prefix/*` covers every deeper path; the longest match wins. Settings.import_map goes over this;
@@ -30,8 +33,10 @@ DEFAULT_IMPORT_MAP: dict[str, str] = {
     "react-dom": "ReactDOM",
     "react-dom/client": "ReactDOM",
     "remotion": "Remotion",
-    "@remotion/*": "Remotion",
     "@remotion/shapes": "RemotionShapes",
+    "@remotion/paths": "RemotionPaths",
+    "@remotion/transitions": "RemotionTransitions",
+    "@remotion/transitions/*": "RemotionTransitions",  # fade, slide, wipe, ...: one global
     "@remotion/google-fonts": "RemotionGoogleFonts",
     "@remotion/google-fonts/*": "RemotionGoogleFonts.*",  # each font module is its own property
     "@remotion/player": "RemotionPlayer",
@@ -95,6 +100,17 @@ def _digest(data: bytes, n: int = 16) -> str:
     return hashlib.sha256(data).hexdigest()[:n]
 
 
+def runtime_exports(root: Path) -> tuple[Path, str]:
+    """The host runtime's export manifest (runtime/build.mjs) and its digest, which every hash covers:
+    a runtime upgrade makes the affected artifacts stale like a compiler upgrade does."""
+    path = root / RUNTIME_EXPORTS
+    try:
+        return path, _digest(path.read_bytes())
+    except OSError as e:
+        raise CompilerSetupError(f"no host runtime export manifest at {path}: run make install "
+                                 "(or node runtime/build.mjs)") from e
+
+
 def script_digest(js_dir: Path = JS_DIR) -> str:
     """A digest of every worker source file, so editing the worker changes every hash."""
     h = hashlib.sha256()
@@ -111,6 +127,7 @@ class CompilerSetup:
     options: dict[str, str]
     import_map: dict[str, str]
     fingerprint: str
+    host_exports: Path
 
     @classmethod
     def create(cls, import_map: Mapping[str, str] | None = None,
@@ -122,13 +139,15 @@ class CompilerSetup:
         merged_map = merge_import_map(import_map or {})
         shaping = orjson.dumps({"options": merged_options, "importMap": merged_map},
                                option=orjson.OPT_SORT_KEYS)
+        host_exports, runtime_digest = runtime_exports(root)
         fingerprint = (f"esbuild@{esbuild_version} babel-parser@{babel_version} worker@{script_digest()} "
-                       f"pipeline@{PIPELINE_REVISION} options@{_digest(shaping)}")
-        return cls(root, esbuild_version, babel_version, merged_options, merged_map, fingerprint)
+                       f"pipeline@{PIPELINE_REVISION} options@{_digest(shaping)} runtime@{runtime_digest}")
+        return cls(root, esbuild_version, babel_version, merged_options, merged_map, fingerprint, host_exports)
 
     def hash_of(self, source: str) -> str:
         data = self.fingerprint.encode() + b"\n" + source.encode("utf-8", "surrogatepass")
         return _digest(data)
 
     def worker_config(self, work_dir: Path) -> bytes:
-        return orjson.dumps({**self.options, "importMap": self.import_map, "workDir": str(work_dir)})
+        return orjson.dumps({**self.options, "importMap": self.import_map, "workDir": str(work_dir),
+                             "hostExports": str(self.host_exports)})

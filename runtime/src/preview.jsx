@@ -1,9 +1,8 @@
 // ArtifactProxyPreview: the /preview/{sceneId} page. Imports the compiled scene module and plays
 // its default export in a Player; every failure ends in a readable panel, never a blank page.
-import React, { Component, useCallback, useEffect, useRef, useState } from 'react';
+import React, { Component, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Player } from './player.jsx';
-import { waitForDelayRenders } from './remotion/media.jsx';
+import { Player } from '@remotion/player';
 
 const WIDTH = 1920;
 const HEIGHT = 1080;
@@ -13,6 +12,20 @@ const DELAY_RENDER_BUDGET_MS = 5000;
 
 const FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const FULL = { position: 'absolute', inset: 0, display: 'flex', alignItems: 'center', justifyContent: 'center' };
+
+// Remotion keeps `window.remotion_renderReady` false while a delayRender() handle is open (a font
+// loading, an <Img> decoding) and sets it true when the last one is continued. It starts false
+// with no handle open, so the runtime marks it ready when it loads (index.jsx).
+export function waitForDelayRenders(budgetMs) {
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const poll = () => {
+      if (window.remotion_renderReady !== false || performance.now() - start > budgetMs) resolve();
+      else setTimeout(poll, 25);
+    };
+    poll();
+  });
+}
 
 function setBodyState(state) {
   document.body.dataset.state = state;
@@ -141,7 +154,40 @@ function runtimeError(error, title = 'The scene crashed while rendering') {
   };
 }
 
-function Preview({ componentUrl, frame }) {
+// The Player's events as data attributes on the root element: `data-frame`, `data-playing`.
+function usePlayerState(playerRef, rootElement, ready) {
+  useEffect(() => {
+    const player = playerRef.current;
+    if (!ready || !player) return undefined;
+    const sync = () => {
+      rootElement.dataset.frame = String(player.getCurrentFrame());
+      rootElement.dataset.playing = String(player.isPlaying());
+    };
+    const events = ['frameupdate', 'seeked', 'play', 'pause', 'ended'];
+    for (const e of events) player.addEventListener(e, sync);
+    sync();
+    return () => {
+      for (const e of events) player.removeEventListener(e, sync);
+    };
+  }, [playerRef, rootElement, ready]);
+}
+
+// The scene as the Player renders it, telling the preview once it has committed (a scene that
+// throws never does: its error reaches the Player's errorFallback instead).
+function withCommitSignal(Scene, signal) {
+  return function SceneCommitted(props) {
+    useEffect(() => signal(() => Scene), []); // a function given to a state setter is an updater
+    return <Scene {...props} />;
+  };
+}
+
+// The Player's errorFallback renders this; the error goes to the page's panel after commit.
+function ReportError({ error, onError }) {
+  useEffect(() => onError(error), [error, onError]);
+  return null;
+}
+
+function Preview({ componentUrl, frame, rootElement }) {
   const still = frame !== null && frame !== undefined && Number.isFinite(Number(frame));
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState({ status: 'loading' });
@@ -178,14 +224,19 @@ function Preview({ componentUrl, frame }) {
     setState((s) => (s.status === 'error' ? s : { status: 'error', error: runtimeError(error) }));
   }, []);
 
-  // Ready means the requested frame is on screen: after commit, the scene's own delayRender()s,
+  // The Player renders the scene a little after it mounts (through its own Suspense): readiness
+  // waits for the scene's first commit, or for its error, whichever comes.
+  const [committed, setCommitted] = useState(null);
+  const Shown = useMemo(() => (state.status === 'ready' ? withCommitSignal(state.Scene, setCommitted) : null), [state]);
+
+  // Ready means the requested frame is on screen: after the scene's commit, its own delayRender()s,
   // fonts, and two animation frames (layout + paint).
   useEffect(() => {
     if (state.status === 'error') {
       setBodyState('error');
       return undefined;
     }
-    if (state.status !== 'ready') return undefined;
+    if (state.status !== 'ready' || committed !== state.Scene) return undefined;
     let cancelled = false;
     Promise.all([waitForDelayRenders(DELAY_RENDER_BUDGET_MS), document.fonts?.ready]).then(() => {
       requestAnimationFrame(() => requestAnimationFrame(() => {
@@ -195,20 +246,22 @@ function Preview({ componentUrl, frame }) {
     return () => {
       cancelled = true;
     };
-  }, [state, still]);
+  }, [state, still, committed]);
 
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
+  const errorFallback = useCallback(({ error }) => <ReportError error={error} onError={onSceneError} />, [onSceneError]);
+  usePlayerState(playerRef, rootElement, state.status === 'ready');
 
   if (state.status === 'loading') return <Loading />;
   if (state.status === 'error') return <ErrorPanel {...state.error} onRetry={retry} />;
-  const { Scene, durationInFrames } = state;
+  const { durationInFrames } = state;
   const initialFrame = still ? Math.max(0, Math.min(durationInFrames - 1, Math.round(Number(frame)))) : 0;
   return (
     <PageBoundary onError={onSceneError}>
       <Player
         key={attempt}
         ref={playerRef}
-        component={Scene}
+        component={Shown}
         durationInFrames={durationInFrames}
         compositionWidth={WIDTH}
         compositionHeight={HEIGHT}
@@ -218,8 +271,8 @@ function Preview({ componentUrl, frame }) {
         autoPlay={!still}
         initialFrame={initialFrame}
         inputProps={{}}
-        errorFallback={() => null}
-        onError={onSceneError}
+        errorFallback={errorFallback}
+        acknowledgeRemotionLicense
         style={{ position: 'absolute', inset: 0, width: '100%', height: '100%', aspectRatio: 'auto' }}
       />
     </PageBoundary>
@@ -235,7 +288,7 @@ export function mount(rootElement, { componentUrl, frame = null, sceneId = '' } 
   // import() in a classic script resolves against the script's URL, not the page's.
   const absolute = new URL(componentUrl, document.baseURI).href;
   const root = createRoot(rootElement);
-  root.render(<Preview componentUrl={absolute} frame={frame} />);
+  root.render(<Preview componentUrl={absolute} frame={frame} rootElement={rootElement} />);
   return { unmount: () => root.unmount() };
 }
 

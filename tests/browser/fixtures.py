@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from proxy.preview import RuntimeAssets, default_runtime_dir, render_preview_page
+from tests.browser.testfont import box_font_woff2
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("PROXY_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -43,7 +44,8 @@ def _runtime_is_stale(out_dir: Path) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    sources = [REPO_ROOT / "runtime" / "build.mjs", *(REPO_ROOT / "runtime" / "src").rglob("*")]
+    sources = [REPO_ROOT / "runtime" / "build.mjs", REPO_ROOT / "runtime" / "google-fonts.json",
+               REPO_ROOT / "package-lock.json", *(REPO_ROOT / "runtime" / "src").rglob("*")]
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
@@ -89,11 +91,45 @@ class PageErrors:
         return bool(self.uncaught)
 
 
+# Hosts the real packages fetch from. Tests never reach the internet: Google Fonts files come from
+# `testfont` (or fail, to test the offline fallback); the Iconify API knows no icons.
+GOOGLE_FONTS_FILES = "https://fonts.gstatic.com/**"
+ICONIFY_APIS = ("https://api.iconify.design/**", "https://api.simplesvg.com/**", "https://api.unisvg.com/**")
+
+
+def offline_network(context: object, fonts_online: Callable[[], bool]) -> None:
+    """Route the packages' network hosts: fonts answered locally while `fonts_online()`, else refused."""
+    font = box_font_woff2()
+
+    def fonts(route: object) -> None:
+        if fonts_online():
+            route.fulfill(status=200, body=font, headers={  # type: ignore[attr-defined]
+                "Content-Type": "font/woff2", "Access-Control-Allow-Origin": "*"})
+        else:
+            route.abort("internetdisconnected")  # type: ignore[attr-defined]
+
+    def icons(route: object) -> None:
+        # What the Iconify API says of icons it does not have: no data, every name "not_found".
+        url = urlsplit(route.request.url)  # type: ignore[attr-defined]
+        prefix = url.path.strip("/").removesuffix(".json")
+        names = [n for n in parse_qs(url.query).get("icons", [""])[0].split(",") if n]
+        route.fulfill(status=200, json={"prefix": prefix, "icons": {}, "not_found": names},  # type: ignore[attr-defined]
+                      headers={"Access-Control-Allow-Origin": "*"})
+
+    context.route(GOOGLE_FONTS_FILES, fonts)  # type: ignore[attr-defined]
+    for pattern in ICONIFY_APIS:
+        context.route(pattern, icons)  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def page(browser: object) -> Iterator[object]:
-    """A fresh context + page (1280x720). `page.errors` collects uncaught page errors."""
+    """A fresh context + page (1280x720). `page.errors` collects uncaught page errors.
+
+    Google Fonts files are served by the test (`page.fonts_online = False` refuses them)."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
     pg = context.new_page()
+    pg.fonts_online = True
+    offline_network(context, lambda: bool(pg.fonts_online))
     errors = PageErrors()
     pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
     pg.on("console", lambda msg: errors.console_errors.append(msg.text) if msg.type == "error" else None)
@@ -147,7 +183,8 @@ class StaticServer:
                 self.send_header("Content-Length", str(len(route.body)))
                 self.send_header("Access-Control-Allow-Origin", "*")
                 self.send_header("Access-Control-Allow-Headers", "*")
-                self.send_header("Cache-Control", "no-store")
+                if not any(name.lower() == "cache-control" for name, _ in route.headers):
+                    self.send_header("Cache-Control", "no-store")
                 for name, value in route.headers:
                     self.send_header(name, value)
                 self.end_headers()
@@ -171,13 +208,15 @@ class StaticServer:
         return self.origin + path
 
     def add(self, path: str, body: str | bytes, content_type: str = "text/plain; charset=utf-8",
-            status: int = 200) -> str:
+            status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> str:
         data = body.encode() if isinstance(body, str) else body
-        self.routes[path] = Route(status, data, content_type)
+        self.routes[path] = Route(status, data, content_type, headers)
         return self.url(path)
 
-    def add_js(self, path: str, source: str) -> str:
-        return self.add(path, source, "text/javascript; charset=utf-8")
+    def add_js(self, path: str, source: str | bytes, immutable: bool = False) -> str:
+        """`immutable`: cached like a content-addressed file (else `no-store`, as every route here)."""
+        headers = (("Cache-Control", IMMUTABLE),) if immutable else ()
+        return self.add(path, source, "text/javascript; charset=utf-8", headers=headers)
 
     def add_html(self, path: str, source: str) -> str:
         return self.add(path, source, "text/html; charset=utf-8")
@@ -192,6 +231,7 @@ class StaticServer:
 
 
 _NOT_FOUND = Route(404, b"not found")
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @pytest.fixture
@@ -214,7 +254,7 @@ class PreviewSite:
 
     def __init__(self, pages: StaticServer, modules: StaticServer, runtime: RuntimeAssets) -> None:
         self.pages, self.modules, self.runtime = pages, modules, runtime
-        pages.add(runtime.url_path, runtime.body, runtime.content_type)
+        pages.add(runtime.url_path, runtime.body, runtime.content_type, headers=(("Cache-Control", IMMUTABLE),))
 
     def add_module(self, scene_id: str, source: str) -> str:
         self.modules.add_js(f"/components/{scene_id}.js", source)

@@ -80,11 +80,13 @@ const h = React.createElement;
 const { AbsoluteFill, Series, Sequence, Loop, Freeze, useCurrentFrame, spring, useVideoConfig,
         interpolateColors, Img } = globalThis.Remotion;
 const { Circle, Star, Rect, Triangle, Ellipse } = globalThis.RemotionShapes;
-const { Icon } = globalThis.IconifyIcon;
+const { Icon, addIcon } = globalThis.IconifyIcon;
 const { loadFont } = globalThis.RemotionGoogleFonts;
 const { Rocket } = globalThis.LucideIcons;
 const { StarIcon } = globalThis.HeroiconsSolid;
 const { fontFamily } = loadFont('Poppins');
+// Icon data given to Iconify locally: no API lookup, rendered at once.
+addIcon('local:box', { body: '<rect x="2" y="2" width="20" height="20" fill="currentColor"/>', width: 24, height: 24 });
 
 const Show = ({ id }) => h('span', { 'data-testid': id }, String(useCurrentFrame()));
 
@@ -101,8 +103,8 @@ export default function Scene() {
       h(Rect, { width: 160, height: 120, cornerRadius: 20, fill: '#34d399' }),
       h(Triangle, { length: 150, direction: 'up', fill: '#60a5fa' }),
       h(Ellipse, { rx: 90, ry: 50, fill: '#a78bfa', stroke: 'white', strokeWidth: 6 }),
-      h(Icon, { icon: 'lucide:house', width: 120, color: '#fb923c', id: 'icon-lucide' }),
-      h(Icon, { icon: 'mdi:definitely-not-an-icon', width: 120, color: '#e879f9', id: 'icon-badge' }),
+      h(Icon, { icon: 'local:box', width: 120, color: '#fb923c', id: 'icon-local' }),
+      h(Icon, { icon: 'mdi:definitely-not-an-icon', width: 120, color: '#e879f9', id: 'icon-offline' }),
       h(Rocket, { size: 120, color: '#22d3ee' }),
       h(StarIcon, { width: 120, color: '#fde047', style: { color: '#fde047' } })),
     h('div', { style: { fontSize: 40 } },
@@ -118,7 +120,9 @@ export default function Scene() {
 TRANSITION_SCENE = """
 const React = globalThis.React;
 const h = React.createElement;
-const { AbsoluteFill, TransitionSeries, linearTiming, fade, useCurrentFrame } = globalThis.Remotion;
+const { AbsoluteFill, useCurrentFrame } = globalThis.Remotion;
+const { TransitionSeries, linearTiming } = globalThis.RemotionTransitions;
+const { fade } = globalThis.RemotionTransitions;
 const Part = ({ id, color }) => h(AbsoluteFill, { style: { background: color } },
   h('span', { 'data-testid': id, style: { fontSize: 80, color: 'white' } }, id + ' ' + useCurrentFrame()));
 export default function Scene() {

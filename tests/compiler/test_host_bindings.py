@@ -122,9 +122,6 @@ export default () => <p>{interpolate(5, [0, 10], [0, 2])}</p>;
     "sentinel in a string": ("""import { interpolate } from 'remotion';
 export default () => <p>{"__host__:0"} {interpolate(5, [0, 10], [0, 2])}</p>;
 """, "__host__:0 1"),
-    "string import name": ("""import { "not-an-identifier" as odd, interpolate } from 'remotion';
-export default () => <p>{typeof odd} {interpolate(5, [0, 10], [0, 2])}</p>;
-""", "undefined 1"),
     "scene declares globalThis": ("""import { interpolate } from 'remotion';
 var globalThis = { x: 'own' };
 export default () => <p>{interpolate(5, [0, 10], [0, 2])} {globalThis.x}</p>;
@@ -171,7 +168,7 @@ export default () => jsx(AbsoluteFill, { children: jsx('p', { children: label })
     text = code.decode()
     assert "__toESM(require_jsx_runtime())" in text and "globalThis.IconifyIcon" in text
     assert "require_remotion" not in text and "const { AbsoluteFill } = globalThis.Remotion ?? {};" in text
-    assert rendered({"s": code}, tmp_path) == {"s": "true function"}
+    assert rendered({"s": code}, tmp_path) == {"s": "true object"}  # @iconify/react's Icon is a forwardRef
 
 
 @pytest.mark.parametrize("fallback", [False, True])

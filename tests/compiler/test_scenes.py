@@ -64,7 +64,7 @@ export default () => <AbsoluteFill>{"const { AbsoluteFill } = window.Remotion;"}
 async def test_default_and_named_iconify_imports_are_the_component(pool: CompilerPool, tmp_path: Path) -> None:
     source = """import Iconify, { Icon } from '@iconify/react';
 import * as NS from '@iconify/react';
-export default () => <p>{String(Iconify === Icon && NS.Icon === Icon && typeof Icon === 'function')}</p>;
+export default () => <p>{String(Iconify === Icon && NS.Icon === Icon && typeof NS.addIcon === 'function')}</p>;
 """
     code = (await pool.compile(source)).code
     assert run_harness({"s": code}, tmp_path)["s"]["texts"]["0"] == "true"

@@ -111,7 +111,8 @@ def host_site() -> Iterator[StaticServer]:
 @pytest.fixture(scope="package")
 def e2e_context(browser: Any) -> Iterator[Any]:
     """One browser context for the package: its HTTP cache keeps the 1.5 MB immutable runtime
-    script after the first page, which is what makes dozens of page loads cheap."""
+    script after the first page, which is what makes dozens of page loads cheap. (No request
+    routing here: Playwright turns the HTTP cache off wherever it routes.)"""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     yield context
     context.close()
@@ -134,7 +135,7 @@ def page(e2e_context: Any) -> Iterator[Any]:
 # --- cross-origin host pages -------------------------------------------------------------------------
 
 # The host page of an embedding app: the runtime script from the proxy provides the globals, then
-# each scene is `React.lazy(() => import(url))` inside Suspense, played by the runtime's Player.
+# each scene is the Player's `lazyComponent: () => import(url)`, played by the runtime's Player.
 # A scene with `pick` comes from a project module: the entry `pick` of its default map (one import
 # of one URL however many slots pick from it: the page's module map fetches and evaluates it once).
 HOST_PAGE = """<!doctype html>
@@ -158,14 +159,15 @@ class Boundary extends React.Component {
   }
 }
 function Slot({ scene }) {
-  const Scene = React.useMemo(() => React.lazy(
-    () => import(scene.url).then((m) => (scene.pick ? { default: m.default[scene.pick] } : m))),
+  // Remotion's Player takes a lazy scene as `lazyComponent` (a stable function returning the import).
+  const lazyComponent = React.useCallback(
+    () => import(scene.url).then((m) => (scene.pick ? { default: m.default[scene.pick] } : m)),
   [scene.url, scene.pick]);
   return h('div', { className: 'slot', 'data-slot': scene.id },
     h(Boundary, null,
       h(React.Suspense, { fallback: h('p', { 'data-host-loading': '' }, 'Loading...') },
         h(RemotionPlayer.Player, {
-          component: Scene, durationInFrames: 150, compositionWidth: 1920, compositionHeight: 1080,
+          lazyComponent, durationInFrames: 150, compositionWidth: 1920, compositionHeight: 1080,
           fps: 30, initialFrame: scene.frame, style: { width: '100%%', height: '100%%' },
           errorFallback: ({ error }) => h('p', { 'data-host-error': '' }, String(error && error.message)),
         }))));
@@ -212,7 +214,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def scene_text(page: Any, root: str = "[data-remotion-canvas]") -> str:
+def scene_text(page: Any, root: str = ".__remotion-player") -> str:
     """Visible text inside the composition (the Player's controls are outside it)."""
     return str(page.evaluate(
         "(sel) => Array.from(document.querySelectorAll(sel)).map((e) => e.innerText).join('\\n')", root)).strip()

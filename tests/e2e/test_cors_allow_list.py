@@ -63,7 +63,7 @@ def title_card(cdn_proxy: ProxyClient) -> dict[str, Any]:
 
 def wait_for_scene_or_error(page: Any) -> None:
     page.wait_for_function(
-        "document.querySelector('[data-host-error]') || document.querySelector('[data-remotion-canvas]')"
+        "document.querySelector('[data-host-error]') || document.querySelector('.__remotion-player')"
         "?.innerText.trim()", timeout=15_000)
 
 

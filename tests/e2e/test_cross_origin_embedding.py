@@ -34,7 +34,7 @@ def test_host_page_on_another_origin_imports_scene_via_redirect_and_renders_its_
     assert origin_of(url) != proxy.base
 
     page.goto(url)
-    slot = f"[data-slot='{scene_id}'] [data-remotion-canvas]"
+    slot = f"[data-slot='{scene_id}'] .__remotion-player"
     page.wait_for_function(f"document.querySelector(\"{slot}\")?.innerText.includes('Launch Week')", timeout=15_000)
 
     text = scene_text(page, slot)
@@ -125,13 +125,13 @@ def test_two_scenes_declaring_the_same_top_level_names_render_side_by_side(
     url = host_page("/embed-two.html", [SceneRef(alpha["id"], proxy.component_url(alpha["id"]), frame=12),
                                         SceneRef(beta["id"], proxy.component_url(beta["id"]), frame=34)])
     page.goto(url)
-    page.wait_for_function("document.querySelectorAll('[data-remotion-canvas] h1').length === 2", timeout=15_000)
+    page.wait_for_function("document.querySelectorAll('.__remotion-player h1').length === 2", timeout=15_000)
 
-    a = scene_text(page, f"[data-slot='{alpha['id']}'] [data-remotion-canvas]")
-    b = scene_text(page, f"[data-slot='{beta['id']}'] [data-remotion-canvas]")
+    a = scene_text(page, f"[data-slot='{alpha['id']}'] .__remotion-player")
+    b = scene_text(page, f"[data-slot='{beta['id']}'] .__remotion-player")
     assert a == "Alpha title at 12"
     assert b == "Beta title at 34"
-    colors = page.eval_on_selector_all("[data-remotion-canvas] h1", "els => els.map(e => getComputedStyle(e).color)")
+    colors = page.eval_on_selector_all(".__remotion-player h1", "els => els.map(e => getComputedStyle(e).color)")
     assert colors == ["rgb(244, 114, 182)", "rgb(52, 211, 153)"]
     assert not page.errors.uncaught, page.errors.uncaught
     assert not page.errors.console_errors, page.errors.console_errors

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.fixtures import offline_network
 from tests.e2e.conftest import GOOD_SCENES, ProxyClient, scene_text, wait_ready
 
 pytestmark = pytest.mark.browser
@@ -29,8 +30,10 @@ def corpus(proxy: ProxyClient) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def shared_page(e2e_context: Any) -> Iterator[Any]:
-    """One page reused for the whole corpus: navigation resets the document anyway."""
+    """One page reused for the whole corpus: navigation resets the document anyway. Google Fonts and
+    the Iconify API are answered locally (as in tests/browser), never from the internet."""
     pg = e2e_context.new_page()
+    offline_network(pg, lambda: True)
     pg.errors = []
     pg.on("pageerror", lambda exc: pg.errors.append(f"pageerror: {exc}"))
     pg.on("console", lambda msg: pg.errors.append(f"console.error: {msg.text} @ {msg.location.get('url', '')}")
@@ -58,15 +61,17 @@ def test_corpus_scene_plays_on_preview_with_visible_content(
     state = wait_ready(preview_page)
     problem = preview_page.locator("[data-preview-error]")
     assert state == "still", problem.inner_text() if problem.count() else state
-    assert preview_page.locator("[data-remotion-player]").get_attribute("data-frame") == str(FRAME)
+    assert preview_page.locator("#root").get_attribute("data-frame") == str(FRAME)
     text = scene_text(preview_page)
-    graphics = preview_page.locator("[data-remotion-canvas] :is(svg, canvas, img)").count()
+    graphics = preview_page.locator(".__remotion-player :is(svg, canvas, img)").count()
     assert text or graphics, "the composition rendered nothing visible"
-    box = preview_page.locator("[data-remotion-canvas]").bounding_box()
+    box = preview_page.locator(".__remotion-player").bounding_box()
     assert box and box["width"] > 100 and box["height"] > 50
     missing = MISSING_ASSETS.get(scene)
+    # Remotion's <Img> retries a missing file, then throws its own error: the scene's too.
     errors = [e for e in preview_page.errors
-              if not (missing and "Failed to load resource" in e and e.endswith(proxy.base + missing))]
+              if not (missing and "Failed to load resource" in e and e.endswith(proxy.base + missing))
+              and not (missing and e.startswith("pageerror: Error loading image with src:") and e.endswith(missing))]
     assert errors == []
 
 

@@ -74,7 +74,7 @@ def test_scene_that_throws_at_render_shows_boundary_panel(page: Any, proxy: Prox
     assert wait_ready(page) == "error"
     assert panel(page, "title") == "The scene crashed while rendering"
     assert "scene exploded at frame 7" in panel(page, "message")
-    assert page.locator("[data-remotion-player]").count() == 0
+    assert page.locator(".__remotion-player").count() == 0
     assert_page_not_empty(page)
     assert not page.errors.uncaught, page.errors.uncaught
 

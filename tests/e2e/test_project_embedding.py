@@ -36,11 +36,11 @@ def test_host_page_imports_the_project_module_once_and_plays_two_of_its_scenes(
     assert origin_of(url) != proxy.base
 
     page.goto(url)
-    page.wait_for_function("document.querySelectorAll('[data-remotion-canvas] h1').length === 2", timeout=15_000)
+    page.wait_for_function("document.querySelectorAll('.__remotion-player h1').length === 2", timeout=15_000)
 
-    assert scene_text(page, f"[data-slot='{alpha['id']}'] [data-remotion-canvas]") == "Alpha title at 12"
-    assert scene_text(page, f"[data-slot='{beta['id']}'] [data-remotion-canvas]") == "Beta title at 34"
-    colors = page.eval_on_selector_all("[data-remotion-canvas] h1", "els => els.map(e => getComputedStyle(e).color)")
+    assert scene_text(page, f"[data-slot='{alpha['id']}'] .__remotion-player") == "Alpha title at 12"
+    assert scene_text(page, f"[data-slot='{beta['id']}'] .__remotion-player") == "Beta title at 34"
+    colors = page.eval_on_selector_all(".__remotion-player h1", "els => els.map(e => getComputedStyle(e).color)")
     assert colors == ["rgb(244, 114, 182)", "rgb(52, 211, 153)"]
     assert page.locator("[data-host-error]").count() == 0
     # one request for the project, however many slots pick from it; no scene was fetched on its own
@@ -58,7 +58,7 @@ def test_a_reload_revalidates_the_project_module_and_shows_an_edit_made_since(
     scene = proxy.create_scene(SAME_NAMES.format(accent="#f472b6", label="Before"), "edited", project_id=project)
     module = proxy.project_url(project)
     url = host_page("/embed-project-reload.html", [SceneRef(scene["id"], module, frame=5, pick=scene["id"])])
-    headline = f"[data-slot='{scene['id']}'] [data-remotion-canvas] h1"
+    headline = f"[data-slot='{scene['id']}'] .__remotion-player h1"
     conditional: list[str | None] = []
 
     def on_request(r: Any) -> None:

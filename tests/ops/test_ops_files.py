@@ -304,7 +304,8 @@ def test_the_runtime_layout_compiles_with_only_the_copied_node_modules(tmp_path:
         shutil.copytree(ROOT / package, app / package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "package.json", app / "package.json")
     for stage, sources, dest in copies():
-        if stage == "node-build" and sources[0].startswith("/app/node_modules/"):
+        # node_modules the compiler loads, and build/runtime (its export manifest, globals.json)
+        if stage == "node-build" and sources[0].startswith(("/app/node_modules/", "/app/build/")):
             shutil.copytree(ROOT / sources[0].removeprefix("/app/"), app / dest, symlinks=False)
     source = tmp_path / "scene.tsx"
     env = {**os.environ, "PYTHONPATH": str(app), "PROXY_COMPILE_WORKERS": "1"}

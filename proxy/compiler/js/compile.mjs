@@ -32,9 +32,10 @@ function jsx(type, props, key) {
   return key === undefined ? R.createElement(type, props) : R.createElement(type, Object.assign({}, props, { key: key }));
 }
 module.exports = { __esModule: true, jsx: jsx, jsxs: jsx, jsxDEV: jsx, Fragment: R.Fragment };`,
-  // @iconify/react: the default export and the named `Icon` are the same component.
+  // @iconify/react: the default export and the named `Icon` are the same component; the package's
+  // other exports (addIcon, loadIcons, ...) are properties of it in the host runtime.
   component: (g) => `var C = ${g};
-module.exports = { __esModule: true, default: C, Icon: C, InlineIcon: C };`,
+module.exports = Object.assign({}, C, { __esModule: true, default: C, Icon: C, InlineIcon: (C && C.InlineIcon) || C });`,
 };
 const ADAPTER_BY_SPECIFIER = {
   'react/jsx-runtime': 'jsx',

@@ -10,13 +10,23 @@ import * as esbuild from 'esbuild';
 import { createInterface } from 'node:readline';
 
 import { bundleScenes } from './bundle.mjs';
-import { SceneCompiler, SceneError } from './compile.mjs';
+import { SceneCompiler, SceneError, lookupSpecifier } from './compile.mjs';
+import { HostExports } from './exports.mjs';
 
 const config = JSON.parse(process.env.ARTIFACT_COMPILER_CONFIG ?? '{}');
 const debugOps = process.env.ARTIFACT_COMPILER_DEBUG_OPS === '1';
 // Limits decide whether a compile succeeds, never its bytes, so they stay out of the hashed config.
 const limits = JSON.parse(process.env.ARTIFACT_COMPILER_LIMITS ?? '{}');
 const compiler = new SceneCompiler(esbuild, config, limits);
+// What the host runtime exports (build/runtime/globals.json); a name it lacks is a compile error.
+const hostExports = config.hostExports ? HostExports.load(config.hostExports) : null;
+
+async function compileScene(source) {
+  const code = await compiler.compile(source);
+  hostExports?.check(source, config.importMap, lookupSpecifier,
+    (message, line, column) => new SceneError(message, 'import', line, column, source.split(/\r\n|\r|\n/)[line - 1] ?? ''));
+  return code;
+}
 
 function send(message) {
   process.stdout.write(`${JSON.stringify(message)}\n`);
@@ -40,7 +50,7 @@ async function handle(request) {
   const { id, op } = request;
   if (op === 'compile') {
     try {
-      send({ id, ok: true, code: await compiler.compile(String(request.source)) });
+      send({ id, ok: true, code: await compileScene(String(request.source)) });
     } catch (e) {
       send(errorReply(id, e));
     }
@@ -83,7 +93,7 @@ async function warmUp() {
   // First builds start esbuild's service and JIT-compile both paths; do it before declaring ready.
   // Scene errors are fine here (an import map may lack `remotion`); the paths still get exercised.
   for (let i = 0; i < 8; i++) {
-    for (const scene of WARMUP_SCENES) await compiler.compile(scene).catch((e) => {
+    for (const scene of WARMUP_SCENES) await compileScene(scene).catch((e) => {
       if (!(e instanceof SceneError)) throw e;
     });
   }
