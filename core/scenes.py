@@ -61,8 +61,9 @@ class SceneRepository(Protocol):
         ...
 
     async def create(self, scene_id: uuid.UUID, tsx_code: str, name: str | None,
-                     project_id: uuid.UUID) -> Scene:
-        """Insert at the end of its project; raise KeyError if the id exists."""
+                     project_id: uuid.UUID, duration: int | None = None) -> Scene:
+        """Insert at the end of its project (name and duration: the table's defaults when None);
+        raise KeyError if the id exists."""
         ...
 
     async def update_code(self, scene_id: uuid.UUID, tsx_code: str, name: str | None = None) -> Scene | None:

@@ -215,10 +215,10 @@ class CompilationService:
         return fresh
 
     async def create_scene(self, scene_id: uuid.UUID, code: str, name: str | None,
-                           project_id: uuid.UUID | None) -> Scene:
+                           project_id: uuid.UUID | None, duration: int | None = None) -> Scene:
         project_id = project_id or uuid.uuid4()  # every scene has a project: a new one of its own
         try:
-            scene = await self.repo.create(scene_id, code, name, project_id)
+            scene = await self.repo.create(scene_id, code, name, project_id, duration)
         except KeyError:
             raise SceneExists(str(scene_id)) from None
         except ValueError as e:

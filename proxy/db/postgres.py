@@ -422,18 +422,20 @@ class PostgresSceneRepository:
         return schema.row_to_scene(row) if row is not None else None
 
     async def create(self, scene_id: uuid.UUID, tsx_code: str, name: str | None,
-                     project_id: uuid.UUID) -> Scene:
+                     project_id: uuid.UUID, duration: int | None = None) -> Scene:
         schema.check_text(tsx_code=tsx_code, name=name)
         c = self.columns
         # a new scene goes last in its project; the product's own defaults fill what we leave out
-        named = (f", {c.name}", ", $4") if name is not None else ("", "")
+        given = [(col, v) for col, v in ((c.name, name), (c.duration, duration)) if v is not None]
+        columns = "".join(f", {col}" for col, _ in given)
+        values = "".join(f", ${4 + i}" for i in range(len(given)))
         sql = (
             f"INSERT INTO {self._table} (id, {c.tsx_code}, {c.project_id}, {c.order}, {c.created_at}, "
-            f"{c.updated_at}{named[0]}) VALUES ($1, $2, $3, "
+            f"{c.updated_at}{columns}) VALUES ($1, $2, $3, "
             f"(SELECT COALESCE(max({c.order}) + 1, 0) FROM {self._table} WHERE {c.project_id} = $3), "
-            f"now(), now(){named[1]}) {self._returning}"
+            f"now(), now(){values}) {self._returning}"
         )
-        args = (scene_id, tsx_code, project_id, *((name,) if name is not None else ()))
+        args = (scene_id, tsx_code, project_id, *(v for _, v in given))
         try:
             row = await self._run("create", lambda conn: conn.fetchrow(sql, *args), retry=False)
         except pg_errors.UniqueViolationError:

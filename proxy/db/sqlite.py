@@ -299,18 +299,20 @@ class SqliteSceneRepository:
         return schema.row_to_scene(rows[0]) if rows else None
 
     async def create(self, scene_id: uuid.UUID, tsx_code: str, name: str | None,
-                     project_id: uuid.UUID) -> Scene:
+                     project_id: uuid.UUID, duration: int | None = None) -> Scene:
         schema.check_text(tsx_code=tsx_code, name=name)
         c = self.columns
         now = schema.to_iso(schema.utc_now())
-        named = (f", {c.name}", ", ?") if name is not None else ("", "")
+        given = [(col, v) for col, v in ((c.name, name), (c.duration, duration)) if v is not None]
+        columns = "".join(f", {col}" for col, _ in given)
+        values = "".join(f", ?{5 + i}" for i in range(len(given)))
         sql = (
             f"INSERT INTO {self._table} (id, {c.tsx_code}, {c.project_id}, {c.order}, {c.created_at}, "
-            f"{c.updated_at}{named[0]}) VALUES (?1, ?2, ?3, "
+            f"{c.updated_at}{columns}) VALUES (?1, ?2, ?3, "
             f"(SELECT COALESCE(max({c.order}) + 1, 0) FROM {self._table} WHERE {c.project_id} = ?3), "
-            f"?4, ?4{named[1].replace('?', '?5')}) {self._returning}"
+            f"?4, ?4{values}) {self._returning}"
         )
-        params = (_id(scene_id), tsx_code, _id(project_id), now, *((name,) if name is not None else ()))
+        params = (_id(scene_id), tsx_code, _id(project_id), now, *(v for _, v in given))
 
         async def run(conn: aiosqlite.Connection) -> Scene:
             rows = await conn.execute_fetchall(sql, params)

@@ -14,9 +14,10 @@ from core.scenes import SceneChange
 from proxy.auth import require_admin
 from proxy.context import ctx
 from proxy.http import json_response, optional_str, read_json_object
-from proxy.routes.shared import metadata, optional_uuid, parse_scene_id, tsx_code_of
+from proxy.routes.shared import metadata, optional_frames, optional_uuid, parse_scene_id, tsx_code_of
 
 routes = web.RouteTableDef()
+NAME_MAX = 255  # the product's name column is varchar(255)
 
 
 @routes.post("/api/scenes")
@@ -26,8 +27,8 @@ async def create_scene(request: web.Request) -> web.StreamResponse:
     data = await read_json_object(request)
     code = tsx_code_of(data, c)
     scene_id = optional_uuid(data, "id") or uuid.uuid4()
-    scene = await c.service.create_scene(scene_id, code, optional_str(data, "name"),
-                                         optional_uuid(data, "projectId"))
+    scene = await c.service.create_scene(scene_id, code, optional_str(data, "name", NAME_MAX),
+                                         optional_uuid(data, "projectId"), optional_frames(data, "duration"))
     return json_response(metadata(c.service, scene), status=201,
                          headers={"Location": f"/api/components/{scene.id}/metadata"})
 
@@ -38,7 +39,7 @@ async def update_scene(request: web.Request) -> web.StreamResponse:
     scene_id = parse_scene_id(request)
     c = ctx(request)
     data = await read_json_object(request)
-    scene = await c.service.update_scene(scene_id, tsx_code_of(data, c), optional_str(data, "name"))
+    scene = await c.service.update_scene(scene_id, tsx_code_of(data, c), optional_str(data, "name", NAME_MAX))
     return json_response(metadata(c.service, scene))
 
 

@@ -66,6 +66,16 @@ def optional_uuid(data: dict[str, Any], key: str) -> uuid.UUID | None:
         fail(400, "invalid_field", f"{key} must be a UUID")
 
 
+def optional_frames(data: dict[str, Any], key: str) -> int | None:
+    """A scene's duration in frames (the table's `duration`); absent: the table's default."""
+    raw = data.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= 1_000_000:
+        fail(400, "invalid_field", f"{key} must be a whole number of frames from 1 to 1000000")
+    return raw
+
+
 # --- answers -------------------------------------------------------------------------------------
 
 def metadata(service: CompilationService, scene: Scene) -> dict[str, Any]:
@@ -73,6 +83,7 @@ def metadata(service: CompilationService, scene: Scene) -> dict[str, Any]:
         "id": str(scene.id),
         "name": scene.name,
         "projectId": str(scene.project_id) if scene.project_id else None,
+        "duration": scene.duration,
         "status": service.status_of(scene),
         "compiledHash": scene.compiled_hash,
         "compiledUrl": scene.compiled_url,

@@ -302,7 +302,9 @@ root.render(h('div', { 'data-slot': 'project', style: { width: '640px' } },
 @pytest.mark.parametrize("host", HOSTS)
 def test_a_ten_scene_project_plays_in_a_series(page: Any, proxy: ProxyClient, view_page: ViewPage, host: str) -> None:
     project = str(uuid.uuid4())
-    ids = [proxy.create_scene(scene(f"S{i}", duration=30), f"s{i}", project_id=project)["id"] for i in range(10)]
+    # the table's duration (what the product's player uses) and the scene's own export agree here
+    ids = [proxy.create_scene(scene(f"S{i}", duration=30), f"s{i}", project_id=project, duration=30)["id"]
+           for i in range(10)]
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(view_page("/series.html", js(PROJECT_IN_SERIES, project=project), host=host))

@@ -381,3 +381,11 @@ async def test_find_code_by_hash_returns_the_code_of_a_current_artifact_only(rep
     await repo.update_code(sid, NEW_CODE)
     await repo.record_compilation(sid, NEW_CODE, FAILED)
     assert await repo.find_code_by_hash(OK.hash or "") is None
+
+
+async def test_create_with_a_duration_stores_it_and_without_one_the_table_default(repo: SceneRepository) -> None:
+    project = uuid.uuid4()
+    short, default = uuid.uuid4(), uuid.uuid4()
+    await repo.create(short, CODE, "short", project, 30)
+    await repo.create(default, CODE, None, project)
+    assert [(s.id, s.duration) for s in await repo.list_project(project, 10)] == [(short, 30), (default, 150)]

@@ -57,9 +57,11 @@ class ProxyClient:
         finally:
             conn.close()
 
-    def create_scene(self, tsx_code: str, name: str | None = None, project_id: str | None = None) -> dict[str, Any]:
+    def create_scene(self, tsx_code: str, name: str | None = None, project_id: str | None = None,
+                     duration: int | None = None) -> dict[str, Any]:
         """POST /api/scenes; returns the metadata (status may be "error": the code is saved anyway)."""
-        body = {"tsxCode": tsx_code, "name": name, **({"projectId": project_id} if project_id else {})}
+        body = {"tsxCode": tsx_code, "name": name, **({"projectId": project_id} if project_id else {}),
+                **({"duration": duration} if duration else {})}
         answer = self.request("POST", "/api/scenes", body, admin=True)
         assert answer.status == 201, answer.body
         return answer.json()

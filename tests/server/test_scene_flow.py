@@ -129,3 +129,13 @@ async def test_readyz_checks_every_dependency(client: TestClient) -> None:
     data = await r.json()
     assert r.status == 200 and data["checks"]["database"]["ok"] and data["checks"]["storage"]["ok"]
     assert (await client.get("/healthz")).status == 200
+
+
+async def test_a_scene_created_with_a_duration_reports_it_and_a_bad_one_is_a_400(client: TestClient) -> None:
+    r = await client.post("/api/scenes", json={"tsxCode": GOOD, "duration": 45}, headers=AUTH)
+    assert r.status == 201 and (await r.json())["duration"] == 45
+    for bad in (0, -1, 1.5, "45", True, 10**7):
+        r = await client.post("/api/scenes", json={"tsxCode": GOOD, "duration": bad}, headers=AUTH)
+        assert r.status == 400, bad
+    r = await client.post("/api/scenes", json={"tsxCode": GOOD, "name": "x" * 256}, headers=AUTH)
+    assert r.status == 400  # the product's name column holds 255
