@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 
@@ -132,7 +133,9 @@ async def test_a_corrupt_copy_in_redis_is_a_miss_not_an_answer(cluster: ClusterE
     async with cluster.http.get(f"{fresh.base}/components/{hash}.js", headers={"Accept-Encoding": "identity"}) as r:
         assert r.status == 200 and await r.read() == good
     async with cluster.http.get(f"{fresh.base}/metrics") as r:
-        assert 'artifact_proxy_integrity_failures_total{tier="l2"} 1.0' in await r.text()
+        found = re.search(r'^artifact_proxy_integrity_failures_total\{tier="l2"\} ([0-9.]+)$', await r.text(), re.M)
+    # at least the read above; the node's start-up re-read of recent product writes may have met it too
+    assert found is not None and float(found.group(1)) >= 1
 
 
 async def test_a_crashed_leader_blocks_others_no_longer_than_its_lease(spawn_server, shared_settings) -> None:  # type: ignore[no-untyped-def]
