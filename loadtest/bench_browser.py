@@ -258,10 +258,11 @@ def serve_harness(port: int, config_path: Path) -> None:
 
 # --- the measurement -----------------------------------------------------------------------------------
 
-def _measure(context: Any, url: str) -> dict[str, float]:
+def measure_page(context: Any, url: str, timeout_ms: float = 30_000) -> dict[str, float]:
+    """Open `url`, wait for its "bench-done" console line, and return its `window.__bench`."""
     page = context.new_page()
     try:
-        with page.expect_console_message(lambda m: m.text == "bench-done", timeout=30_000):
+        with page.expect_console_message(lambda m: m.text == "bench-done", timeout=timeout_ms):
             page.goto(url)
         result: dict[str, float] = page.evaluate("window.__bench")
     finally:
@@ -303,17 +304,17 @@ def run_browser_bench(workdir: Path, out_dir: Path, reps: int = 7) -> dict[str, 
                 try:
                     for mode in MODES:  # one untimed pass each: Chromium's own start-up costs
                         ctx = browser.new_context()
-                        _measure(ctx, f"{server.base}/bench/{mode}.html")
+                        measure_page(ctx, f"{server.base}/bench/{mode}.html")
                         ctx.close()
                     for rep in range(reps):
                         for mode in (MODES if rep % 2 == 0 else MODES[::-1]):
                             ctx = browser.new_context(viewport={"width": 800, "height": 450})
                             try:
                                 url = f"{server.base}/bench/{mode}.html"
-                                samples.setdefault(f"{mode} first", []).append(_measure(ctx, url))
-                                samples.setdefault(f"{mode} subsequent", []).append(_measure(ctx, url))
+                                samples.setdefault(f"{mode} first", []).append(measure_page(ctx, url))
+                                samples.setdefault(f"{mode} subsequent", []).append(measure_page(ctx, url))
                                 for _ in range(LATER_VIEWS):
-                                    samples.setdefault(f"{mode} later", []).append(_measure(ctx, url))
+                                    samples.setdefault(f"{mode} later", []).append(measure_page(ctx, url))
                             finally:
                                 ctx.close()
                 finally:

@@ -41,7 +41,7 @@ from pathlib import Path
 from threading import Thread
 from typing import Any
 
-from loadtest.bench_browser import CHROMIUM, CHROMIUM_ARGS
+from loadtest.bench_browser import CHROMIUM, CHROMIUM_ARGS, measure_page
 from loadtest.server import ServerProcess, backend, create_compiled, scene_sources, server_env, temp_workdir, variant
 
 GALLERY = 30
@@ -197,16 +197,7 @@ def _fill(template: str, base: str, **values: Any) -> bytes:
 
 
 def _measure(context: Any, url: str) -> dict[str, float]:
-    page = context.new_page()
-    try:
-        with page.expect_console_message(lambda m: m.text == "bench-done", timeout=60_000):
-            page.goto(url)
-        result: dict[str, float] = page.evaluate("window.__bench")
-    finally:
-        page.close()
-    if "error" in result:
-        raise RuntimeError(f"{url}: {result['error']}")
-    return result
+    return measure_page(context, url, timeout_ms=60_000)  # a 30-scene gallery takes longer than one page
 
 
 def run(workdir: Path, out_dir: Path, reps: int) -> dict[str, Any]:
