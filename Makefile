@@ -57,11 +57,10 @@ services:
 ## test: install, start services, lint, the whole suite (what CI runs).
 ## The browser suites run in their own process: sync Playwright keeps an event loop running in the
 ## main thread, which the asyncio tests cannot share.
-BROWSER_TESTS := tests/browser tests/e2e tests/client
 test: install-dev services lint
 	node --test client/test/*.test.js
-	$(BIN)/pytest -q -p no:cacheprovider $(addprefix --ignore=,$(BROWSER_TESTS))
-	$(BIN)/pytest -q -p no:cacheprovider $(BROWSER_TESTS)
+	$(BIN)/pytest -q -p no:cacheprovider -m "not browser"
+	$(BIN)/pytest -q -p no:cacheprovider -m browser
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check .

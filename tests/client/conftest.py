@@ -15,9 +15,9 @@ import pytest
 
 from proxy.preview import RuntimeAssets, default_client_dir
 from proxy.preview.runtime import SCENE_CLIENT
-from tests.browser.fixtures import PageErrors, StaticServer
-from tests.e2e.conftest import ProxyClient
+from tests.fixtures_browser import PageErrors, StaticServer
 from tests.fixtures_server import ServerProcess, free_port, server_env
+from tests.runtime.embedding.conftest import ProxyClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT_DIR = REPO_ROOT / "client"

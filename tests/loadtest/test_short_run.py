@@ -9,6 +9,8 @@ import pytest
 
 from loadtest.runner import RunConfig, run
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.timeout(120)
 def test_short_locust_run_has_zero_failures_and_writes_its_results(tmp_path: Path) -> None:

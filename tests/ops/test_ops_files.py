@@ -20,7 +20,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.conftest import BROKEN_SYNTAX, ROOT, scene
+from tests.fixtures_app import BROKEN_SYNTAX, ROOT, scene
 
 ALERTS = ROOT / "ops/prometheus/alerts.yml"
 ALERT_TESTS = ROOT / "ops/prometheus/alerts_test.yml"

@@ -1,0 +1,63 @@
+"""Three proxy nodes sharing Redis, a real Varnish in front: every node hears the product's write
+(NOTIFY), and the edge is purged once for it, not once per node."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import aiohttp
+import asyncpg
+import pytest
+
+from config import Settings
+from tests.fixtures_cluster import SCENE, node_env
+from tests.fixtures_server import TOKEN, free_port
+
+pytestmark = pytest.mark.cluster
+
+
+async def test_three_nodes_hearing_one_product_write_purge_the_edge_once(  # type: ignore[no-untyped-def]
+        spawn_server, varnish_factory, shared_settings: Settings) -> None:
+    first = free_port()
+    varnish = varnish_factory(first)
+    env = node_env(shared_settings, edge_purge=varnish.purge_url, edge_purge_delay_seconds="0.5")
+    nodes = [spawn_server(port=first, **env), spawn_server(**env), spawn_server(**env)]
+    scene_id, project_id = uuid.uuid4(), uuid.uuid4()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        async with http.post(f"{nodes[1].base}/api/scenes", headers={"Authorization": f"Bearer {TOKEN}"},
+                             json={"id": str(scene_id), "projectId": str(project_id),
+                                   "tsxCode": SCENE.format(n="one")}) as r:
+            assert r.status == 201
+
+        async def view() -> str:
+            async with http.get(f"{varnish.base}/api/components/{scene_id}", allow_redirects=False) as r:
+                assert r.status == 302
+                return r.headers["Location"]
+
+        async def purges_sent() -> int:
+            total = 0
+            for node in nodes:
+                async with http.get(f"{node.base}/metrics") as r:
+                    for line in (await r.text()).splitlines():
+                        if line.startswith("artifact_proxy_edge_purges_total{") and 'outcome="ok"' in line:
+                            total += int(float(line.rsplit(" ", 1)[1]))
+            return total
+
+        await asyncio.sleep(2.5)  # the create's own purge has gone out
+        old = await view()
+        bans, sent = varnish.counter("MAIN.bans_added"), await purges_sent()
+        conn = await asyncpg.connect(shared_settings.database_url)
+        try:  # the product's edit: every node hears the NOTIFY
+            await conn.execute('UPDATE "bazaar-vid_scene" SET "tsxCode" = $1 WHERE id = $2',
+                               SCENE.format(n="two"), scene_id)
+        finally:
+            await conn.close()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        while await view() == old:
+            assert loop.time() - start < 3.0, "the edit did not reach the edge"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(2.5)  # anything a slower node would still send
+        assert varnish.counter("MAIN.bans_added") - bans == 1
+        assert await purges_sent() - sent == 1
