@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cache.bus import RedisBus
-from cache.lease import RedisLease
+from cache.lease import OutcomeCodec, RedisLease
 from cache.mapping import MappingCache
 from cache.redis_tier import RedisTier, redis_cache
 from config import Settings
@@ -24,9 +24,11 @@ class Cluster:
     lease: RedisLease
 
     @classmethod
-    def create(cls, settings: Settings, mappings: Sequence[MappingCache[Any]]) -> Cluster:
+    def create(cls, settings: Settings, mappings: Sequence[MappingCache[Any]],
+               outcomes: OutcomeCodec | None = None) -> Cluster:
         """`mappings`: every L1 mapping cache of this process (scenes, projects); an `invalidate`
-        message names a scene or a project id, and a gap in the bus voids them all."""
+        message names a scene or a project id, and a gap in the bus voids them all. `outcomes`: which
+        failures of a compile's leader its waiters share (the domain's codec; default: none)."""
         assert settings.redis_url is not None
         prefix = settings.redis_key_prefix
         tier = RedisTier(redis_cache(settings.redis_url, prefix, OP_TIMEOUT), prefix,
@@ -46,7 +48,7 @@ class Cluster:
 
         bus = RedisBus(tier.client, prefix, on_invalidate, on_gap, OP_TIMEOUT)
         lease = RedisLease(tier.client, bus, prefix, settings.lease_ttl_seconds, settings.lease_wait_seconds,
-                           OP_TIMEOUT)
+                           OP_TIMEOUT, outcomes)
         return cls(tier, bus, lease)
 
     # SharedMappings, for the service

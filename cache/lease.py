@@ -2,11 +2,14 @@
 
 The leader holds a Redis lease (SET NX PX with a random token), renews it while it works, and
 releases it only if it still owns it (a Lua compare-and-delete). When done it publishes the outcome
-on `done:<key>`; waiters are woken by that message, not by polling. A waiter re-tries the lease
-whenever it might have expired (a crashed leader blocks nobody longer than the lease), and after a
-bounded total wait it does the work itself: compiling twice is better than hanging. If Redis is
-unreachable the work runs locally (the in-process single-flight still collapses this process's
-callers).
+on `done:<key>`; waiters are woken by that message, not by polling. The outcome is opaque here: the
+layer above says, through an `OutcomeCodec`, which failures its waiters should share and how they
+read on the wire; a success tells a waiter only to run its work (which finds the result stored).
+
+A waiter re-tries the lease whenever it might have expired (a crashed leader blocks nobody longer
+than the lease), and after a bounded total wait it does the work itself: compiling twice is better
+than hanging. If Redis is unreachable the work runs locally (the in-process single-flight still
+collapses this process's callers).
 
 aiocache's RedLock is not used: it does not exclude a second process (measured by the team)."""
 
@@ -18,14 +21,13 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
 
 from cache.bus import RedisBus
 from core import metrics
-from core.compiler import CompileError
 
 log = logging.getLogger("artifact_proxy.cache")
 V = TypeVar("V")
@@ -35,11 +37,36 @@ _RENEW = ("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXP
           "return 0")
 
 
+class OutcomeCodec(Protocol):
+    """How a leader's failure reaches its waiters. The lease carries the text and never reads it."""
+
+    def encode(self, error: BaseException) -> str | None:
+        """The leader failed with `error`: the text its waiters should get, or None to share nothing
+        (each waiter then runs its work itself)."""
+        ...
+
+    def decode(self, detail: str) -> BaseException | None:
+        """A waiter got `detail`: the error to raise instead of working, or None to run its work."""
+        ...
+
+
+class ShareNothing:
+    """Waiters never adopt a leader's failure: after any outcome they run their own work."""
+
+    def encode(self, error: BaseException) -> str | None:
+        return None
+
+    def decode(self, detail: str) -> BaseException | None:
+        return None
+
+
 class RedisLease:
     def __init__(self, client: aioredis.Redis, bus: RedisBus, prefix: str, ttl_seconds: float,
-                 max_wait_seconds: float, op_timeout: float = 0.5) -> None:
+                 max_wait_seconds: float, op_timeout: float = 0.5,
+                 outcomes: OutcomeCodec | None = None) -> None:
         self.client = client
         self.bus = bus
+        self.outcomes: OutcomeCodec = outcomes or ShareNothing()
         self.prefix = prefix
         self.ttl_ms = int(ttl_seconds * 1000)
         self.max_wait = max_wait_seconds
@@ -82,10 +109,14 @@ class RedisLease:
         outcome: dict[str, object] = {"ok": True}
         try:
             return await work()
-        except CompileError as e:
-            outcome = {"ok": False, "error": e.to_json()}
+        except Exception as e:
+            outcome = {"ok": False}
+            with contextlib.suppress(Exception):  # a codec that fails shares nothing; the error still raises
+                detail = self.outcomes.encode(e)
+                if detail is not None:
+                    outcome["detail"] = detail
             raise
-        except BaseException:
+        except BaseException:  # cancelled: nothing to share
             outcome = {"ok": False}
             raise
         finally:
@@ -102,12 +133,19 @@ class RedisLease:
                 await asyncio.wait_for(self._renew(keys=[lease_key], args=[token, self.ttl_ms]), self.op_timeout)
 
     async def _follow(self, payload: bytes, work: Callable[[], Awaitable[V]]) -> V:
-        """The leader finished. Its success is in storage now, so `work` finds it without compiling;
-        its source error is the same error here, so it is raised without compiling again."""
-        outcome = orjson.loads(payload)
-        error = outcome.get("error")
-        if not outcome.get("ok") and isinstance(error, dict):
-            leader_error = CompileError.from_json(error)
-            if leader_error.is_source_error:
-                raise leader_error
+        """The leader finished. Its success is stored now, so `work` finds it without redoing it; a
+        failure the codec shares is raised here as it was there; anything else runs `work`."""
+        shared = self._shared_failure(payload)
+        if shared is not None:
+            raise shared
         return await work()
+
+    def _shared_failure(self, payload: bytes) -> BaseException | None:
+        # a payload nobody can read (another version's, garbage) is no outcome: work, never fail
+        try:
+            outcome = orjson.loads(payload)
+            detail = outcome.get("detail") if isinstance(outcome, dict) and outcome.get("ok") is False else None
+            return self.outcomes.decode(detail) if isinstance(detail, str) else None
+        except Exception as e:
+            log.warning("unreadable lease outcome; working instead: %s", e, extra={"event": "lease_outcome"})
+            return None

@@ -27,6 +27,7 @@ from proxy.flags import Flags
 from proxy.http import Cors, immutable_headers
 from proxy.invalidation import Invalidation
 from proxy.limits import CompileLimiter
+from proxy.outcomes import CompileOutcomes
 from proxy.projects import ProjectBundle, ProjectBundles, Refused
 from proxy.routes import artifacts, compile, components, flags, health, preview, projects, scenes
 from proxy.routes import metrics as metrics_routes
@@ -48,7 +49,8 @@ def build_context(settings: Settings) -> AppContext:
     board = InvalidationBoard(settings.invalidation_board)
     mappings: MappingCache[Resolution] = MappingCache(settings.mapping_ttl_seconds, board=board)
     project_mappings: MappingCache[ProjectBundle | Refused] = MappingCache(settings.mapping_ttl_seconds, board=board)
-    cluster = Cluster.create(settings, [mappings, project_mappings]) if settings.redis_url else None
+    cluster = (Cluster.create(settings, [mappings, project_mappings], CompileOutcomes())
+               if settings.redis_url else None)
     edge_purge = create_edge_purge(settings, cluster.tier.client if cluster else None)
     tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None, immutable_headers)
     service = CompilationService(
