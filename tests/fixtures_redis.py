@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import redis
+import redis.asyncio as aioredis
+
+from cache.bus import RedisBus
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
@@ -31,3 +34,20 @@ def redis_url(redis_prefix: str, monkeypatch: pytest.MonkeyPatch) -> str:
         pytest.fail(f"Redis is not running on {REDIS_HOST}:{REDIS_PORT} (make services): {e}")
     monkeypatch.setenv("PROXY_REDIS_KEY_PREFIX", redis_prefix)
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    """An asyncio client on the machine's Redis; keys under `redis_prefix` are deleted after the test."""
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def redis_buses() -> AsyncIterator[list[RedisBus]]:
+    """Pub/sub buses a test started: closed after it, even when it fails."""
+    buses: list[RedisBus] = []
+    yield buses
+    for bus in buses:
+        await bus.close()
