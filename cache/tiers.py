@@ -3,9 +3,11 @@
     get(hash):  L1 (this process, bytes-bounded LRU, encodings precomputed)
              -> L2 (Redis, shared by every process; optional)
              -> L3 (object storage: local dir or S3/R2)
-    A hit in a lower tier fills every tier above it. Bytes read from L2 or L3 are verified against
-    their seal (proxy/artifact.py) before they are served or cached; a corrupt copy counts as a miss,
-    is counted, logged and deleted so the next compile rewrites it.
+    A hit in a lower tier fills every tier above it. Concurrent misses of one hash in a process share
+    one read (a cold node under a burst reads each object once, not once per request). Bytes read
+    from L2 or L3 are verified against their seal (core/artifact.py) before they are served or
+    cached; a corrupt copy counts as a miss and is logged; a corrupt L2 copy is replaced by the good
+    one read from storage, a corrupt stored copy is deleted so the next compile rewrites it.
     put(hash):  L3 first (durable), then L2, then L1: a tier never holds what storage does not.
 Artifacts are immutable, so no tier ever invalidates one.
 """
@@ -24,6 +26,7 @@ from typing import Protocol
 import brotli
 
 from cache.lru import ByteLRU
+from cache.singleflight import SingleFlight
 from core import metrics
 from core.artifact import seal, unseal
 from core.storage import ArtifactStore
@@ -93,6 +96,7 @@ class ArtifactTiers:
         self._brotli_pending: set[str] = set()
         # hashes nobody could serve lately: a flood of random misses costs one storage read per hash
         self._missing: dict[str, float] = {}
+        self._reads: SingleFlight[str, Artifact | None] = SingleFlight()
 
     MISSING_SECONDS = 5.0
     MISSING_MAX_ENTRIES = 50_000
@@ -121,6 +125,10 @@ class ArtifactTiers:
             metrics.L1_ARTIFACT_HIT.inc()
             return hit
         metrics.CACHE_LOOKUPS.labels("l1", "artifact", "miss").inc()
+        found, _shared = await self._reads.do(hash, lambda: self._read_below(hash))
+        return found
+
+    async def _read_below(self, hash: str) -> Artifact | None:
         sealed = await self._from_l2(hash)
         if sealed is None:
             sealed = await self._from_storage(hash)
