@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures_redis",
     "tests.fixtures_backends",
     "tests.fixtures_browser",
+    "tests.fixtures_browser_server",
     "tests.fixtures_cluster",
     "tests.fixtures_faults",
     "tests.fixtures_app",

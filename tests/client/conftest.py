@@ -1,11 +1,10 @@
-"""Scene client fixtures: the built client (rebuilt when its sources changed), one real
-`artifact-proxy serve` process serving it, and host-app pages on another origin that load the host
-runtime and the client from the proxy the way a product view would."""
+"""Scene client fixtures: host-app pages on another origin that load the host runtime and the client
+from the real server the browser suites share (`proxy`, tests/fixtures_browser_server.py) the way a
+product view would."""
 
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,47 +12,11 @@ from typing import Any
 
 import pytest
 
-from proxy.preview import RuntimeAssets, default_client_dir
-from proxy.preview.runtime import SCENE_CLIENT
 from tests.fixtures_browser import PageErrors, StaticServer
-from tests.fixtures_server import ServerProcess, free_port, server_env
-from tests.runtime.embedding.conftest import ProxyClient
+from tests.fixtures_browser_server import ProxyClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT_DIR = REPO_ROOT / "client"
-
-
-def build_scene_client(out_dir: Path | None = None) -> RuntimeAssets:
-    """Build the client if its sources changed since the last build, then load it."""
-    target = out_dir or default_client_dir()
-    manifest = target / "manifest.json"
-    sources = [CLIENT_DIR / "build.mjs", *(CLIENT_DIR / "src").rglob("*.js")]
-    if not manifest.exists() or any(p.stat().st_mtime > manifest.stat().st_mtime for p in sources):
-        subprocess.run(["node", str(CLIENT_DIR / "build.mjs"), str(target)], cwd=REPO_ROOT, check=True,
-                       capture_output=True, timeout=60)
-    return RuntimeAssets.load(target, SCENE_CLIENT)
-
-
-@pytest.fixture(scope="session")
-def scene_client_assets() -> RuntimeAssets:
-    return build_scene_client()
-
-
-@pytest.fixture(scope="package")
-def proxy_server(tmp_path_factory: pytest.TempPathFactory, runtime_assets: RuntimeAssets,
-                 scene_client_assets: RuntimeAssets) -> Iterator[ServerProcess]:
-    tmp = tmp_path_factory.mktemp("client-proxy")
-    server = ServerProcess(free_port(), server_env(database_url=f"sqlite:///{tmp}/p.sqlite3",
-                                                   storage_url=f"file://{tmp}/artifacts", cors_origins="*"),
-                           1, tmp / "server.log")
-    server.start()
-    yield server
-    server.stop(signal.SIGTERM)
-
-
-@pytest.fixture(scope="package")
-def proxy(proxy_server: ServerProcess) -> ProxyClient:
-    return ProxyClient(proxy_server)
 
 
 def build_test_host(react: str, out_file: Path) -> bytes:

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from proxy.preview import RuntimeAssets
-from tests.client.conftest import HOSTS, ProxyClient, ViewPage, visible_text
+from tests.client.conftest import HOSTS, ViewPage, visible_text
+from tests.fixtures_browser_server import ProxyClient
 
 pytestmark = pytest.mark.browser
 

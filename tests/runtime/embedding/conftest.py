@@ -1,12 +1,9 @@
-"""End-to-end fixtures: one real `artifact-proxy serve` process (SQLite + file storage) shared by
-the e2e package, a small HTTP client for it, and cross-origin "host app" pages that import scenes
-from it the way an embedding product would."""
+"""End-to-end fixtures: cross-origin "host app" pages that import scenes from the real server the
+browser suites share (`proxy`, tests/fixtures_browser_server.py) the way an embedding product would."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,87 +13,11 @@ import pytest
 
 from proxy.preview import RuntimeAssets
 from tests.fixtures_browser import PageErrors, StaticServer, wait_ready
-from tests.fixtures_server import TOKEN, ServerProcess, free_port, server_env
+from tests.fixtures_browser_server import ProxyClient
 from tests.paths import SCENES
 
 SCENES_DIR = SCENES
 GOOD_SCENES = sorted(SCENES_DIR.glob("*.tsx"))
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class ProxyClient:
-    """Plain HTTP against the server (no redirect following, so 302s can be inspected)."""
-
-    def __init__(self, server: ServerProcess) -> None:
-        self.server = server
-        self.base = server.base
-
-    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                admin: bool = False) -> Answer:
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
-        try:
-            sent = dict(headers or {})
-            data = None
-            if body is not None:
-                data = json.dumps(body).encode()
-                sent["Content-Type"] = "application/json"
-            if admin:
-                sent["Authorization"] = f"Bearer {TOKEN}"
-            conn.request(method, path, body=data, headers=sent)
-            r = conn.getresponse()
-            return Answer(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-        finally:
-            conn.close()
-
-    def create_scene(self, tsx_code: str, name: str | None = None, project_id: str | None = None,
-                     duration: int | None = None) -> dict[str, Any]:
-        """POST /api/scenes; returns the metadata (status may be "error": the code is saved anyway)."""
-        body = {"tsxCode": tsx_code, "name": name, **({"projectId": project_id} if project_id else {}),
-                **({"duration": duration} if duration else {})}
-        answer = self.request("POST", "/api/scenes", body, admin=True)
-        assert answer.status == 201, answer.body
-        return answer.json()
-
-    def update_scene(self, scene_id: str, tsx_code: str) -> dict[str, Any]:
-        answer = self.request("PUT", f"/api/scenes/{scene_id}", {"tsxCode": tsx_code}, admin=True)
-        assert answer.status == 200, answer.body
-        return answer.json()
-
-    def preview_url(self, scene_id: str, frame: int | None = None) -> str:
-        return f"{self.base}/preview/{scene_id}" + ("" if frame is None else f"?frame={frame}")
-
-    def component_url(self, scene_id: str) -> str:
-        return f"{self.base}/api/components/{scene_id}"
-
-    def project_url(self, project_id: str) -> str:
-        return f"{self.base}/api/projects/{project_id}/components"
-
-
-@pytest.fixture(scope="package")
-def proxy_server(tmp_path_factory: pytest.TempPathFactory, runtime_assets: RuntimeAssets) -> Iterator[ServerProcess]:
-    """One real server process for the whole e2e package; scenes get fresh ids so tests stay independent."""
-    tmp = tmp_path_factory.mktemp("e2e-proxy")
-    server = ServerProcess(free_port(), server_env(database_url=f"sqlite:///{tmp}/p.sqlite3",
-                                                   storage_url=f"file://{tmp}/artifacts",
-                                                   cors_origins="*"),
-                           1, tmp / "server.log")
-    server.start()
-    yield server
-    server.stop(signal.SIGTERM)
-
-
-@pytest.fixture(scope="package")
-def proxy(proxy_server: ServerProcess) -> ProxyClient:
-    return ProxyClient(proxy_server)
 
 
 @pytest.fixture(scope="package")

@@ -11,8 +11,9 @@ import pytest
 
 from proxy.preview import RuntimeAssets
 from tests.fixtures_browser import StaticServer
+from tests.fixtures_browser_server import ProxyClient
 from tests.fixtures_server import ServerProcess, free_port, server_env
-from tests.runtime.embedding.conftest import SCENES_DIR, ProxyClient, SceneRef, host_html, scene_text
+from tests.runtime.embedding.conftest import SCENES_DIR, SceneRef, host_html, scene_text
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.embedding.conftest import SCENES_DIR, HostPage, ProxyClient, SceneRef, origin_of, scene_text
+from tests.fixtures_browser_server import ProxyClient
+from tests.runtime.embedding.conftest import SCENES_DIR, HostPage, SceneRef, origin_of, scene_text
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures_browser import offline_network
-from tests.runtime.embedding.conftest import GOOD_SCENES, ProxyClient, scene_text, wait_ready
+from tests.fixtures_browser_server import ProxyClient
+from tests.runtime.embedding.conftest import GOOD_SCENES, scene_text, wait_ready
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.runtime.embedding.conftest import SCENES_DIR, ProxyClient, scene_text, wait_ready
+from tests.fixtures_browser_server import ProxyClient
+from tests.runtime.embedding.conftest import SCENES_DIR, scene_text, wait_ready
 
 pytestmark = pytest.mark.browser
 

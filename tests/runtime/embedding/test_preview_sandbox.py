@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from proxy.preview import RuntimeAssets
+from tests.fixtures_browser_server import ProxyClient
 from tests.fixtures_server import ServerProcess, free_port, server_env
-from tests.runtime.embedding.conftest import SCENES_DIR, ProxyClient, scene_text, wait_ready
+from tests.runtime.embedding.conftest import SCENES_DIR, scene_text, wait_ready
 
 pytestmark = pytest.mark.browser
 
