@@ -33,7 +33,7 @@ async def test_a_created_scene_redirects_to_its_immutable_module(client: TestCli
     body = await r.read()
     assert r.status == 200
     assert r.headers["Content-Type"] == "text/javascript; charset=utf-8"
-    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert r.headers["Cache-Control"] == "max-age=31536000, immutable"  # no `public`: max-age says it
     assert r.headers["ETag"] == f'"{scene["compiledHash"]}"'
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
