@@ -147,6 +147,9 @@ class Cors:
 
     def preflight(self, request: web.Request) -> web.Response:
         headers = self.headers_for(request.headers.get("Origin"))
+        # Expose-Headers is read from the actual response only (Fetch, CORS protocol): on a preflight
+        # it says nothing, so it is not sent
+        headers.pop("Access-Control-Expose-Headers", None)
         if "Access-Control-Allow-Origin" in headers:
             headers.update({
                 "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, OPTIONS",
