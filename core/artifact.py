@@ -11,9 +11,11 @@ import hashlib
 import re
 
 # How every stored module is served, by us or by a public bucket (the object's own metadata):
-# content-addressed, so a new build has a new name and any copy can be cached forever.
+# content-addressed, so a new build has a new name and any copy can be cached forever. No `public`:
+# max-age already makes the answer storable by shared caches (RFC 9111 3), and no request for a
+# module carries Authorization, the one case `public` would change (ops/varnish passes those anyway).
 JS_TYPE = "text/javascript; charset=utf-8"
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "max-age=31536000, immutable"
 
 _TRAILER = re.compile(rb"\n//# artifact-sha256=([0-9a-f]{64})\n\Z")
 HASH_RE = re.compile(r"[0-9a-f]{16}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "max-age=31536000, immutable"
 
 
 def make_app(body: bytes, hash: str) -> web.Application:

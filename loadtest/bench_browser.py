@@ -4,7 +4,7 @@ Every way runs against the SAME server process (the proxy app with the extra rou
 needs), the same 10 scenes of one project, the same loopback network, the same cache conditions:
 
 - old: load the Sucrase compiler (esbuild bundle of node_modules/sucrase, served
-  content-addressed at /bench/sucrase.<hash>.js with `Cache-Control: public, max-age=31536000,
+  content-addressed at /bench/sucrase.<hash>.js with `Cache-Control: max-age=31536000,
   immutable` + strong ETag + br/gzip, exactly like an artifact), fetch each scene's TSX
   (/bench/tsx/<id>: `Cache-Control: no-cache` + strong ETag, so a repeat view revalidates with a
   304, like the new way's no-cache answers; br/gzip), transform it (typescript, jsx, imports) and build

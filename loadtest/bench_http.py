@@ -161,7 +161,7 @@ http {{
         location = /healthz {{ return 200 "ok"; }}
         location /components/ {{
             etag on;
-            add_header Cache-Control "public, max-age=31536000, immutable";
+            add_header Cache-Control "max-age=31536000, immutable";
             add_header Access-Control-Allow-Origin "*";
             add_header Vary "Accept-Encoding";
             add_header X-Content-Type-Options "nosniff";

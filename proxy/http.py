@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from typing import Any, NoReturn
 
@@ -51,6 +52,24 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         if candidate.strip().removeprefix("W/") == opaque:
             return True
     return False
+
+
+def digest_etag(body: bytes) -> str:
+    """A strong ETag for an answer built per request: a digest of its exact bytes, so it changes
+    exactly when the answer does, whatever it was built from (a scene row, a page template)."""
+    return f'"{hashlib.blake2b(body, digest_size=8).hexdigest()}"'
+
+
+def validated_response(request: web.Request, body: bytes, content_type: str,
+                       headers: dict[str, str]) -> web.Response:
+    """200 with a strong ETag over `body`, or 304 when If-None-Match names it: a `no-cache` answer
+    built per request still revalidates in a few bytes. A 304 carries `headers` (Cache-Control, Vary,
+    ...: what the 200 would, RFC 9110 15.4.5) but not Content-Type, which describes the body it lacks."""
+    etag = digest_etag(body)
+    headers = {**headers, "ETag": etag}
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers={**headers, "Content-Type": content_type})
 
 
 # --- shared (edge) caches ------------------------------------------------------------------------------
@@ -147,6 +166,9 @@ class Cors:
 
     def preflight(self, request: web.Request) -> web.Response:
         headers = self.headers_for(request.headers.get("Origin"))
+        # Expose-Headers is read from the actual response only (Fetch, CORS protocol): on a preflight
+        # it says nothing, so it is not sent
+        headers.pop("Access-Control-Expose-Headers", None)
         if "Access-Control-Allow-Origin" in headers:
             headers.update({
                 "Access-Control-Allow-Methods": "GET, HEAD, POST, PUT, OPTIONS",

@@ -230,7 +230,7 @@ class StaticServer:
 
 
 _NOT_FOUND = Route(404, b"not found")
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "max-age=31536000, immutable"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from proxy.routes.shared import brotli_if_asked, serve_immutable
 routes = web.RouteTableDef()
 
 # short: the hash may exist soon (a compile in progress)
-NOT_FOUND_HEADERS = {**Cors.PUBLIC, "Cache-Control": "public, max-age=10"}
+NOT_FOUND_HEADERS = {**Cors.PUBLIC, "Cache-Control": "max-age=10"}
 
 
 @routes.get("/components/{name}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import orjson
 from aiohttp import web
 
 from core import metrics
 from proxy.context import ctx
 from proxy.edge_purge import scene_key
-from proxy.http import JS_TYPE, Cors, edge_cache_headers, json_response
+from proxy.http import JS_TYPE, JSON_TYPE, Cors, edge_cache_headers, validated_response
 from proxy.routes.shared import client_key, metadata, parse_scene_id
 from proxy.service import CompilationService
 
@@ -64,5 +65,6 @@ async def get_metadata(request: web.Request) -> web.StreamResponse:
     scene_id = parse_scene_id(request)
     c = ctx(request)
     scene = await c.service.get_scene(scene_id)
-    return json_response(metadata(c.service, scene), headers={
+    # no-cache: a scene's state changes at any edit; the ETag makes each revalidation a 304 until then
+    return validated_response(request, orjson.dumps(metadata(c.service, scene)), JSON_TYPE, {
         **c.cors.headers_for(request.headers.get("Origin")), "Cache-Control": "no-cache"})

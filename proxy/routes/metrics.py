@@ -51,4 +51,6 @@ async def metrics_endpoint(request: web.Request) -> web.StreamResponse:
     readiness.register(ReadinessCollector(await probe_dependencies(ctx(request))))
     # reading every worker's files is blocking file I/O: keep it off the event loop
     body = await asyncio.to_thread(generate_latest, registry)
-    return web.Response(body=body + generate_latest(readiness), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    # no-store: a scrape is a reading of now; no cache may answer one with an older reading
+    return web.Response(body=body + generate_latest(readiness),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})

@@ -9,13 +9,13 @@ from aiohttp import web
 
 from cache.tiers import encode, with_brotli
 from proxy.context import AppContext, ctx
-from proxy.http import Cors, fail, immutable_headers
+from proxy.http import Cors, fail, immutable_headers, validated_response
 from proxy.preview.page import render_preview_page
 from proxy.preview.runtime import Runtime, RuntimeAssets, RuntimeAssetsError
 from proxy.routes.shared import parse_scene_id, serve_immutable
 
 routes = web.RouteTableDef()
-
+HTML_TYPE = "text/html; charset=utf-8"
 
 log = logging.getLogger("artifact_proxy.preview")
 
@@ -56,9 +56,10 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
             fail(400, "invalid_frame", "frame must be a non-negative integer")
         frame = int(frame_raw)
     html = render_preview_page(str(scene_id), runtime.assets.url_path, f"/api/components/{scene_id}", frame)
-    return web.Response(text=html, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": PREVIEW_CSP, "Referrer-Policy": "no-referrer"})
+    # no-cache: the page names the current runtime; its ETag (over the page) makes a repeat view a 304
+    return validated_response(request, html.encode(), HTML_TYPE, {
+        "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": PREVIEW_CSP, "Referrer-Policy": "no-referrer"})
 
 
 # Scene code is untrusted: the page runs in an opaque origin, so it cannot read this origin's storage

@@ -85,7 +85,7 @@ def test_the_client_is_served_by_a_stable_name_that_redirects_to_an_immutable_fi
     assert plain.status == 200
     assert plain.body == scene_client_assets.body
     assert plain.headers["content-type"] == "text/javascript; charset=utf-8"
-    assert plain.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert plain.headers["cache-control"] == "max-age=31536000, immutable"
     assert plain.headers["access-control-allow-origin"] == "*"
     again = proxy.request("GET", location, headers={"If-None-Match": plain.headers["etag"]})
     assert again.status == 304

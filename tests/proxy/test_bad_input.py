@@ -65,6 +65,7 @@ async def test_cors_preflight_is_answered(embedded_client: TestClient) -> None:
     assert r.status == 204
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert "PUT" in r.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Expose-Headers" not in r.headers  # browsers read it from the actual answer only
 
 
 async def test_unknown_routes_and_methods_answer_json(embedded_client: TestClient) -> None:

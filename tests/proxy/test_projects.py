@@ -24,7 +24,7 @@ from tests.proxy.compiler.conftest import run_harness
 from tests.proxy.conftest import BROKEN, GOOD
 from tests.proxy.test_scene_flow import BARE_IMPORT, create
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+IMMUTABLE = "max-age=31536000, immutable"
 BUNDLE_URL = re.compile(r"/components/([0-9a-f]{16})\.js")
 
 # Two scenes whose top-level names are the same: one scope for both must rename, not share.

@@ -33,7 +33,7 @@ async def test_a_created_scene_redirects_to_its_immutable_module(client: TestCli
     body = await r.read()
     assert r.status == 200
     assert r.headers["Content-Type"] == "text/javascript; charset=utf-8"
-    assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert r.headers["Cache-Control"] == "max-age=31536000, immutable"  # no `public`: max-age says it
     assert r.headers["ETag"] == f'"{scene["compiledHash"]}"'
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -73,6 +73,36 @@ async def test_an_edit_changes_the_hash_and_the_redirect_follows(client: TestCli
     assert r.status == 200 and edited["compiledHash"] != scene["compiledHash"]
     r = await client.get(f"/api/components/{scene['id']}", allow_redirects=False)
     assert r.headers["Location"].endswith(f"{edited['compiledHash']}.js")
+
+
+async def test_metadata_revalidates_by_etag_until_the_scene_changes(client: TestClient) -> None:
+    scene = await create(client)
+    url = f"/api/components/{scene['id']}/metadata"
+    first = await client.get(url)
+    etag = first.headers["ETag"]
+    assert first.status == 200 and first.headers["Cache-Control"] == "no-cache" and not etag.startswith("W/")
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status == 304 and not await again.read()
+    assert again.headers["ETag"] == etag and again.headers["Cache-Control"] == "no-cache"
+    assert (await client.get(url, headers={"If-None-Match": '"0123456789abcdef"'})).status == 200
+    r = await client.put(f"/api/scenes/{scene['id']}", json={"tsxCode": GOOD2}, headers=AUTH)
+    assert r.status == 200
+    after = await client.get(url, headers={"If-None-Match": etag})  # the edit changed the answer: no 304
+    assert after.status == 200 and after.headers["ETag"] != etag
+    assert (await after.json())["compiledHash"] == (await r.json())["compiledHash"]
+
+
+async def test_preview_revalidates_by_etag_and_each_frame_is_its_own_page(client: TestClient) -> None:
+    scene = await create(client)
+    url = f"/preview/{scene['id']}"
+    page = await client.get(url)
+    etag = page.headers["ETag"]
+    assert page.status == 200 and page.headers["Cache-Control"] == "no-cache"
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status == 304 and not await again.read()
+    assert again.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+    still = await client.get(url + "?frame=12", headers={"If-None-Match": etag})
+    assert still.status == 200 and still.headers["ETag"] != etag
 
 
 async def test_an_edit_that_fails_to_compile_keeps_the_last_good_artifact(client: TestClient) -> None:

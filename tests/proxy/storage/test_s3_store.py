@@ -52,7 +52,7 @@ async def test_object_is_uploaded_with_content_type_and_immutable_cache_control(
     await store.put(H1, CODE)
     head = s3_client.head_object(Bucket=s3_bucket, Key=f"components/{H1}.js")
     assert head["ContentType"] == CONTENT_TYPE == "text/javascript; charset=utf-8"
-    assert head["CacheControl"] == CACHE_CONTROL == "public, max-age=31536000, immutable"
+    assert head["CacheControl"] == CACHE_CONTROL == "max-age=31536000, immutable"
     assert head["ContentLength"] == len(CODE)
     await store.close()
 
