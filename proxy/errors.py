@@ -1,4 +1,4 @@
-"""How the service fails, in one place. Routes map these to HTTP (proxy/app.py's error middleware)."""
+"""How the service fails, in one place. The edge (proxy/edge.py) maps them to HTTP answers."""
 
 from __future__ import annotations
 

@@ -21,11 +21,15 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
                    **extra: Any) -> web.Response:
+    # An error is about this moment (a scene not created yet, a database down): a shared cache
+    # keeping it by its heuristics (Varnish: 2 min for a 404) would outlive the cause. A route
+    # that means otherwise (the artifact 404's max-age=10) says so in `headers`.
+    headers = {"Cache-Control": "no-store", **(headers or {})}
     return json_response({"error": {"code": code, "message": message, **extra}}, status, headers)
 
 
 class HTTPProblem(Exception):
-    """Raised anywhere under a route; the error middleware turns it into `{error: {code, message}}`."""
+    """Raised anywhere under a route; the edge (`proxy/edge.py`) answers it as `{error: {code, message}}`."""
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
                  **extra: Any) -> None:

@@ -73,3 +73,14 @@ async def test_unknown_routes_and_methods_answer_json(embedded_client: TestClien
     assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
     r = await embedded_client.delete("/api/scenes/x")
     assert r.status == 405
+
+
+async def test_error_answers_stay_out_of_shared_caches(embedded_client: TestClient) -> None:
+    """A 404 for a scene about to be created must not be kept by an edge's heuristics."""
+    c = embedded_client
+    for path in (f"/preview/{uuid.uuid4()}", f"/api/components/{uuid.uuid4()}/metadata", "/api/components/x",
+                 "/no/such/route"):
+        r = await c.get(path)
+        assert 400 <= r.status < 500 and r.headers["Cache-Control"] == "no-store", (path, r.status, r.headers)
+    r = await c.get("/components/0123456789abcdef.js")  # says otherwise: an unknown hash, briefly
+    assert r.status == 404 and r.headers["Cache-Control"] == "max-age=10"
