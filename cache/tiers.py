@@ -10,6 +10,10 @@
     one read from storage, a corrupt stored copy is deleted so the next compile rewrites it.
     put(hash):  L3 first (durable), then L2, then L1: a tier never holds what storage does not.
 Artifacts are immutable, so no tier ever invalidates one.
+
+Source maps (`<hash>.js.map`) live beside their modules in storage and, once read, in an L1 of their
+own (an eighth of the artifact budget), so a devtools session or an error report never evicts a
+module from the hot path. They skip L2: they are read rarely, and storage is their durable home.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ import brotli
 from cache.lru import ByteLRU
 from cache.singleflight import SingleFlight
 from core import metrics
-from core.artifact import seal, unseal
-from core.storage import ArtifactStore
+from core.artifact import seal, seal_map, unseal, unseal_map
+from core.storage import ArtifactStore, ObjectKind
 
 log = logging.getLogger("artifact_proxy.cache")
 
@@ -55,6 +59,7 @@ class Artifact:
     br: bytes | None
     etag: str
     served: Mapping[str, Mapping[str, str]]  # the Presenter's answer (HTTP: headers per encoding, "304")
+    kind: ObjectKind = "module"
 
     @property
     def weight(self) -> int:
@@ -66,15 +71,16 @@ class Artifact:
         return self.gzip if encoding == "gzip" else self.identity
 
 
-def encode(hash: str, sealed: bytes, present: Presenter = _nothing) -> Artifact:
+def encode(hash: str, sealed: bytes, present: Presenter = _nothing, kind: ObjectKind = "module") -> Artifact:
     # mtime=0 keeps gzip bytes deterministic, so every node sends identical bodies for one ETag
-    etag = f'"{hash}"'
-    return Artifact(hash, sealed, gzip.compress(sealed, 9, mtime=0), None, etag, present(etag))
+    etag = f'"{hash}"' if kind == "module" else f'"{hash}.map"'
+    return Artifact(hash, sealed, gzip.compress(sealed, 9, mtime=0), None, etag, present(etag), kind)
 
 
 def with_brotli(artifact: Artifact, quality: int = 11) -> Artifact:
     br = brotli.compress(artifact.identity, quality=quality, mode=brotli.MODE_TEXT)
-    return Artifact(artifact.hash, artifact.identity, artifact.gzip, br, artifact.etag, artifact.served)
+    return Artifact(artifact.hash, artifact.identity, artifact.gzip, br, artifact.etag, artifact.served,
+                    artifact.kind)
 
 
 class SharedTier(Protocol):
@@ -87,11 +93,13 @@ class SharedTier(Protocol):
 
 class ArtifactTiers:
     def __init__(self, store: ArtifactStore, l1_max_bytes: int, l2: SharedTier | None = None,
-                 present: Presenter = _nothing) -> None:
+                 present: Presenter = _nothing, present_map: Presenter = _nothing) -> None:
         self.store = store
         self.l2 = l2
         self.present = present
+        self.present_map = present_map
         self.l1: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes, lambda a: a.weight)
+        self.maps: ByteLRU[str, Artifact] = ByteLRU(l1_max_bytes // 8, lambda a: a.weight)
         self._brotli_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brotli")
         self._brotli_pending: set[str] = set()
         # hashes nobody could serve lately: a flood of random misses costs one storage read per hash
@@ -149,6 +157,39 @@ class ArtifactTiers:
             await self.l2.set_artifact(hash, sealed)
         return await self._fill_l1(hash, sealed)
 
+    async def put_map(self, hash: str, data: bytes) -> None:
+        """Seal and store a module's source map. Called before the module's put: storage never holds
+        a module whose map a crash lost (a map without its module is harmless)."""
+        self._missing.pop(f"map:{hash}", None)
+        sealed = seal_map(data)
+        started = time.perf_counter()
+        await self.store.put(hash, sealed, "map")
+        metrics.STORAGE_SECONDS.labels("put").observe(time.perf_counter() - started)
+
+    async def get_map(self, hash: str) -> Artifact | None:
+        """The module's source map (L1 of maps, then storage, verified), or None."""
+        hit = self.maps.get(hash)
+        if hit is not None:
+            return hit
+        if self.known_missing(f"map:{hash}"):
+            return None
+        started = time.perf_counter()
+        data = await self.store.get(hash, "map")
+        metrics.STORAGE_SECONDS.labels("get").observe(time.perf_counter() - started)
+        if data is None:
+            self.note_missing(f"map:{hash}")
+            return None
+        if unseal_map(data) is None:
+            self._corrupt("storage", hash)
+            await self.store.delete(hash, "map")
+            return None
+        if len(data) > 64 * 1024:
+            found = await asyncio.to_thread(encode, hash, data, self.present_map, "map")
+        else:
+            found = encode(hash, data, self.present_map, "map")
+        self.maps.put(hash, found)
+        return found
+
     async def contains(self, hash: str) -> bool:
         """Whether storage already holds this artifact (identical code in two scenes shares it)."""
         if hash in self.l1:
@@ -200,17 +241,21 @@ class ArtifactTiers:
         """A br-capable client asked for an artifact without its brotli body: make it, off the request
         path. Demand-driven and bounded (one thread, a few pending), so a storm of misses never
         queues thousands of multi-millisecond compressions; until it is ready, gzip is served."""
-        if artifact.br is not None or artifact.hash in self._brotli_pending or len(self._brotli_pending) >= 32:
+        key = artifact.etag  # a module and its map share a hash, never an ETag
+        if artifact.br is not None or key in self._brotli_pending or len(self._brotli_pending) >= 32:
             return
-        self._brotli_pending.add(artifact.hash)
+        self._brotli_pending.add(key)
         future = asyncio.get_running_loop().run_in_executor(self._brotli_thread, with_brotli, artifact)
-        future.add_done_callback(lambda f: self._brotli_done(artifact.hash, f))
+        future.add_done_callback(lambda f: self._brotli_done(key, artifact, f))
 
-    def _brotli_done(self, hash: str, future: asyncio.Future[Artifact]) -> None:
-        self._brotli_pending.discard(hash)
+    def _brotli_done(self, key: str, artifact: Artifact, future: asyncio.Future[Artifact]) -> None:
+        self._brotli_pending.discard(key)
         if future.cancelled() or future.exception() is not None:
             return  # gzip keeps being served; nothing is lost
-        if hash in self.l1:  # not evicted meanwhile
+        if artifact.kind == "map":
+            if artifact.hash in self.maps:
+                self.maps.put(artifact.hash, future.result())
+        elif artifact.hash in self.l1:  # not evicted meanwhile
             self._store_l1(future.result())
 
     def _store_l1(self, artifact: Artifact) -> None:

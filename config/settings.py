@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     project_max_bytes: int = Field(16 * MIB, ge=1024, description="a bigger project module is refused (422)")
     # specifier -> host global (or URL); merged over the compiler's built-in map
     import_map: dict[str, str] = Field(default_factory=dict)
+    # a source map beside every artifact (`<hash>.js.map`); part of the hash (the module's comment)
+    source_maps: bool = True
 
     # --- cache ----------------------------------------------------------------------------
     l1_max_bytes: int = Field(64 * MIB, ge=0, description="in-process artifact budget (all encodings)")

@@ -21,7 +21,8 @@ ErrorKind = Literal[
 @dataclass(frozen=True, slots=True)
 class CompiledModule:
     hash: str  # 16 hex chars of SHA-256 over source + compiler fingerprint (inputs, not output)
-    code: bytes  # the ES module, UTF-8
+    code: bytes  # the ES module, UTF-8 (ends with its sourceMappingURL comment when it has a map)
+    map: bytes | None = None  # its source map (JSON), stored as `<hash>.js.map`; None with maps off
 
 
 class CompileError(Exception):

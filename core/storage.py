@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
+
+# What is stored under a hash: the module (`<hash>.js`) or its source map (`<hash>.js.map`).
+ObjectKind = Literal["module", "map"]
+SUFFIX: dict[str, str] = {"module": ".js", "map": ".js.map"}
 
 
 class StorageUnavailable(Exception):
@@ -10,17 +14,17 @@ class StorageUnavailable(Exception):
 
 
 class ArtifactStore(Protocol):
-    async def get(self, hash: str) -> bytes | None:
+    async def get(self, hash: str, kind: ObjectKind = "module") -> bytes | None:
         """The stored bytes, or None when absent. Raise StorageUnavailable on backend failure."""
         ...
 
-    async def put(self, hash: str, data: bytes) -> None:
+    async def put(self, hash: str, data: bytes, kind: ObjectKind = "module") -> None:
         """Store atomically (a reader never sees a partial object). An existing hash is a no-op."""
         ...
 
-    async def exists(self, hash: str) -> bool: ...
+    async def exists(self, hash: str, kind: ObjectKind = "module") -> bool: ...
 
-    async def delete(self, hash: str) -> None:
+    async def delete(self, hash: str, kind: ObjectKind = "module") -> None:
         """Remove a (corrupt) copy so it can be rewritten."""
         ...
 

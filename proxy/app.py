@@ -24,7 +24,7 @@ from proxy.db import create_repository
 from proxy.edge import add_fallback, add_routes
 from proxy.edge_purge import create_edge_purge
 from proxy.flags import Flags
-from proxy.http import Cors, immutable_headers
+from proxy.http import Cors, immutable_headers, immutable_map_headers
 from proxy.invalidation import Invalidation
 from proxy.limits import CompileLimiter
 from proxy.outcomes import CompileOutcomes
@@ -52,7 +52,8 @@ def build_context(settings: Settings) -> AppContext:
     cluster = (Cluster.create(settings, [mappings, project_mappings], CompileOutcomes())
                if settings.redis_url else None)
     edge_purge = create_edge_purge(settings, cluster.tier.client if cluster else None)
-    tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None, immutable_headers)
+    tiers = ArtifactTiers(store, settings.l1_max_bytes, cluster.tier if cluster else None, immutable_headers,
+                          immutable_map_headers)
     service = CompilationService(
         repo=repo, compiler=compiler, tiers=tiers, mappings=mappings,
         flight=CompileFlight(cluster.lease if cluster else None), public_base_url=settings.public_base_url,

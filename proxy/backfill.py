@@ -34,7 +34,7 @@ import orjson
 
 from cache.singleflight import SingleFlight
 from core import metrics
-from core.artifact import seal
+from core.artifact import seal, seal_map
 from core.compiler import CompileError
 from core.scenes import Compilation, Scene
 from proxy.service import Built, CompilationService
@@ -127,6 +127,8 @@ class _Builder:
                 self._source_errors[hash] = e
             raise
         put_started = time.perf_counter()
+        if module.map is not None:  # before the module, as the tiers do: a stored module has its map
+            await self.store.put(module.hash, seal_map(module.map), "map")
         await self.store.put(module.hash, seal(module.code))
         metrics.STORAGE_SECONDS.labels("put").observe(time.perf_counter() - put_started)
         self.known_stored(hash)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -16,6 +16,7 @@ from core.storage import ArtifactStore
 from proxy.http import Cors
 from proxy.preview.runtime import Runtime
 from proxy.service import CompilationService
+from proxy.sourcemaps import PositionMapper
 
 if TYPE_CHECKING:
     from proxy.edge_purge import EdgePurge
@@ -40,6 +41,7 @@ class AppContext:
     runtime: Runtime | None = None
     scene_client: Runtime | None = None  # the scene client module, served like the runtime
     edge_purge: EdgePurge | None = None  # PROXY_EDGE_PURGE: the CDN purge queue
+    positions: PositionMapper = field(default_factory=PositionMapper)  # compiled -> TSX positions
 
     @property
     def edge_max_stale(self) -> int | None:

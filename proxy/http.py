@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import orjson
 from aiohttp import web
 
-from core.artifact import IMMUTABLE, JS_TYPE
+from core.artifact import IMMUTABLE, JS_TYPE, MAP_TYPE
 
 JSON_TYPE = "application/json"
 
@@ -125,14 +125,19 @@ def choose_encoding(accept_encoding: str | None, brotli: bool = True) -> str:
 
 # --- CORS -------------------------------------------------------------------------------------------
 
-def immutable_headers(etag: str) -> dict[str, dict[str, str]]:
+def immutable_headers(etag: str, content_type: str = JS_TYPE) -> dict[str, dict[str, str]]:
     """The headers of an immutable, content-addressed module, per encoding and for 304: computed once
     per artifact (cache/tiers.py keeps them beside the bytes), so the hot path only picks one."""
     base = {**Cors.PUBLIC, "Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding",
             "X-Content-Type-Options": "nosniff", "ETag": etag}
-    js = {**base, "Content-Type": JS_TYPE}
+    js = {**base, "Content-Type": content_type}
     return {"304": base, "identity": js, "gzip": {**js, "Content-Encoding": "gzip"},
             "br": {**js, "Content-Encoding": "br"}}
+
+
+def immutable_map_headers(etag: str) -> dict[str, dict[str, str]]:
+    """The same for a module's source map: only its type differs."""
+    return immutable_headers(etag, MAP_TYPE)
 
 
 class Cors:

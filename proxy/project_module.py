@@ -31,7 +31,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from core.artifact import unseal
+from core.artifact import unseal, without_map_comment
 
 EVALUATION_SECONDS = 10  # a scene still evaluating after this (a top-level await that never settles) is an error
 PREFIX = "__apProject$"  # the names this module declares; a scene that mentions them is loaded by URL
@@ -112,7 +112,7 @@ def _namespace(exports: list[tuple[str, str]]) -> str:
 def inline_body(code: bytes) -> bytes | None:
     """The artifact as a function body returning its namespace; None when it is not of the canonical shape."""
     if unseal(code) is not None:
-        code = _SEAL_LINE.sub(b"", code)
+        code = without_map_comment(_SEAL_LINE.sub(b"", code))
     if code.startswith(_ERROR_MODULE_HEAD):  # our error module: two known `export` statements
         for exported, plain in _ERROR_EXPORTS:
             if code.count(exported) != 1:
@@ -140,6 +140,12 @@ def inline_body(code: bytes) -> bytes | None:
 
 def assemble(parts: list[ScenePart]) -> bytes:
     """One ES module for the scenes, in order; linear in their total size."""
+    return assemble_with_offsets(parts)[0]
+
+
+def assemble_with_offsets(parts: list[ScenePart]) -> tuple[bytes, list[int | None]]:
+    """The module, and for each part the 0-based line where its artifact's first line is (None when it
+    is loaded by URL): a scene's body keeps its lines, so its own source map applies from there on."""
     ids = json.dumps([part.scene_id for part in parts]).encode()
     # every scene starts in order (one that never awaits runs to its end before the next starts); all
     # are awaited together, each at most EVALUATION_SECONDS, so one that never settles costs no other
@@ -147,14 +153,37 @@ def assemble(parts: list[ScenePart]) -> bytes:
            b"const ", PREFIX.encode(), b"labels = ", PREFIX.encode(), b"freeze(", scene_labels(parts).encode(),
            b");\n",
            b"const ", PREFIX.encode(), b"all = await ", PREFIX.encode(), b"allOf([\n"]
+    line = sum(chunk.count(b"\n") for chunk in out)
+    offsets: list[int | None] = []
     for part in parts:
         body = inline_body(part.code)
+        offset = None
         if body is None and part.url is not None:
             loader = f"() => import({json.dumps(part.url)})".encode()
         elif body is None:  # neither inlinable nor served anywhere: cannot happen for our own modules
             loader = b'() => { throw new Error("scene module has an unexpected shape"); }'
         else:
             loader = b"async () => {\n" + body + b"}"
+            offset = line + 1
+        offsets.append(offset)
         out += [b"  ", PREFIX.encode(), b"load(", loader, b"),\n"]
+        line += loader.count(b"\n") + 1
     out += [b"]);\n", _TAIL.encode()]
-    return b"".join(out)
+    return b"".join(out), offsets
+
+
+def index_map(sections: list[tuple[str, int, bytes]]) -> bytes:
+    """The project module's source map: an index map (source map v3 `sections`), one section per inlined
+    scene at the line its body starts, holding that scene's own map with its TSX named
+    `scene/<sceneId>.tsx`. Composed without decoding anything (a merged map would re-encode every
+    segment relative to the scene before it); Chrome, Firefox and the mapping endpoint read it alike.
+
+    `sections`: (scene id, 0-based line, the scene's stored map), in the module's order."""
+    out = []
+    for scene_id, line, data in sections:
+        scene_map = json.loads(data)
+        scene_map.pop("x_artifact_sha256", None)  # the scene map's own seal: this map gets its own
+        scene_map["sources"] = [f"scene/{scene_id}.tsx"]
+        out.append({"offset": {"line": line, "column": 0}, "map": scene_map})
+    return json.dumps({"version": 3, "sections": out, "x_sceneIds": [s[0] for s in sections]},
+                      ensure_ascii=True, separators=(",", ":")).encode()

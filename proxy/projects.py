@@ -31,12 +31,13 @@ from cache.mapping import MappingCache
 from cache.singleflight import SingleFlight
 from cache.tiers import ArtifactTiers
 from core import metrics
+from core.artifact import with_map_comment
 from core.scenes import DatabaseUnavailable, Scene, SceneRepository
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
-from proxy.project_module import ScenePart, assemble
+from proxy.project_module import ScenePart, assemble_with_offsets, index_map
 from proxy.service import CHANGED_WHILE_COMPILING, Built, CompilationService, Flight, Resolution
 
-BUNDLE_REVISION = "3"  # bump when the layout changes without the compiler changing (3: `order`, `scenes`)
+BUNDLE_REVISION = "4"  # bump when the layout changes without the compiler changing (4: the source map)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,10 +188,18 @@ class ProjectBundles:
             if artifact is None:  # lost and not rebuildable: never store a bundle with a hole in it
                 raise StorageUnavailable(f"artifact {i.ref} of scene {i.scene_id} is missing from storage")
             parts.append(ScenePart(i.scene_id, artifact.identity, self.service.url_for(i.ref), i.name, i.duration))
-        code = assemble(parts)  # no bundler: each scene's artifact in its own function scope
+        code, offsets = assemble_with_offsets(parts)  # no bundler: each scene's artifact in its own function scope
         if len(code) > self.max_bytes:
             raise ProjectTooLarge(f"the project's module would be {len(code)} bytes (limit {self.max_bytes}); "
                                   "import its scenes one by one")
+        sections = []
+        for i, line in zip(inputs, offsets, strict=True):
+            scene_map = None if line is None or i.error_module is not None else await self.service.source_map(i.ref)
+            if scene_map is not None and line is not None:  # a scene without a map is only left unmapped
+                sections.append((i.scene_id, line, scene_map.identity))
+        if sections:  # the map first, as for a scene: a stored module always has its map
+            await self.tiers.put_map(key, index_map(sections))
+            code = with_map_comment(code, key)
         await self.tiers.put(key, code)
         metrics.PROJECT_BUNDLES.labels("built").inc()
         return Built(key, self.service.url_for(key))

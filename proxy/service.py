@@ -150,6 +150,8 @@ class CompilationService:
         if await self.tiers.contains(hash):
             return Built(hash, self.url_for(hash))
         module = await self.compile_measured(hash, code, scene_id)
+        if module.map is not None:  # first: a stored module always has its map
+            await self.tiers.put_map(module.hash, module.map)
         await self.tiers.put(module.hash, module.code)
         return Built(module.hash, self.url_for(module.hash))
 
@@ -419,6 +421,11 @@ class CompilationService:
         return render_error_module(CompileError.from_stored(error))
 
     # --- the artifact route ---------------------------------------------------------------------
+
+    async def source_map(self, hash: str) -> Artifact | None:
+        """The artifact's source map, or None (maps off when it was compiled, an error module, lost).
+        Never compiled for: maps are optional, and a module without its map works the same."""
+        return await self.tiers.get_map(hash)
 
     async def artifact(self, hash: str) -> Artifact | None:
         """Artifact bytes by hash; a missing or corrupt object whose scene is known is recompiled."""

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from config import Settings
+from core.artifact import map_source_name, with_map_comment
 from core.compiler import CompiledModule, CompileError
 from proxy.compiler.setup import WORKER_SCRIPT, CompilerSetup, CompilerSetupError
 from proxy.compiler.worker import Worker, WorkerDied
@@ -33,7 +34,7 @@ class CompilerPool:
     def __init__(self, settings: Settings, *, setup: CompilerSetup | None = None,
                  debug_ops: bool = False) -> None:
         self._settings = settings
-        self._setup = setup or CompilerSetup.create(settings.import_map)
+        self._setup = setup or CompilerSetup.create(settings.import_map, source_maps=settings.source_maps)
         self._debug_ops = debug_ops
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._workers: set[Worker] = set()
@@ -66,9 +67,14 @@ class CompilerPool:
         limit = self._settings.max_source_bytes
         if size > limit:
             raise CompileError(f"scene is too large: {size} bytes (limit {limit} bytes)", kind="too-large")
-        reply = await self._call({"op": "compile", "source": source})
+        hash = self.hash_of(source)
+        reply = await self._call({"op": "compile", "source": source, "sourceName": map_source_name(hash)})
         if reply.get("ok"):
-            return CompiledModule(hash=self.hash_of(source), code=str(reply["code"]).encode())
+            code = str(reply["code"]).encode()
+            source_map = reply.get("map")
+            if not isinstance(source_map, str):
+                return CompiledModule(hash=hash, code=code)
+            return CompiledModule(hash=hash, code=with_map_comment(code, hash), map=source_map.encode())
         raise _error_from_reply(reply.get("error") or {})
 
     async def bundle(self, scenes: list[tuple[str, bytes]]) -> bytes:

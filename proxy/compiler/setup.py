@@ -128,21 +128,24 @@ class CompilerSetup:
     import_map: dict[str, str]
     fingerprint: str
     host_exports: Path
+    source_maps: bool = True  # a map beside every module; shapes the output (its comment), so hashed
 
     @classmethod
     def create(cls, import_map: Mapping[str, str] | None = None,
-               options: Mapping[str, str] | None = None, root: Path | None = None) -> CompilerSetup:
+               options: Mapping[str, str] | None = None, root: Path | None = None,
+               source_maps: bool = True) -> CompilerSetup:
         root = root or find_repo_root()
         esbuild_version = _package_version(root, "esbuild")
         babel_version = _package_version(root, "@babel/parser")
         merged_options = {**DEFAULT_OPTIONS, **(options or {})}
         merged_map = merge_import_map(import_map or {})
-        shaping = orjson.dumps({"options": merged_options, "importMap": merged_map},
+        shaping = orjson.dumps({"options": merged_options, "importMap": merged_map, "sourceMaps": source_maps},
                                option=orjson.OPT_SORT_KEYS)
         host_exports, runtime_digest = runtime_exports(root)
         fingerprint = (f"esbuild@{esbuild_version} babel-parser@{babel_version} worker@{script_digest()} "
                        f"pipeline@{PIPELINE_REVISION} options@{_digest(shaping)} runtime@{runtime_digest}")
-        return cls(root, esbuild_version, babel_version, merged_options, merged_map, fingerprint, host_exports)
+        return cls(root, esbuild_version, babel_version, merged_options, merged_map, fingerprint, host_exports,
+                   source_maps)
 
     def hash_of(self, source: str) -> str:
         data = self.fingerprint.encode() + b"\n" + source.encode("utf-8", "surrogatepass")
@@ -150,4 +153,4 @@ class CompilerSetup:
 
     def worker_config(self, work_dir: Path) -> bytes:
         return orjson.dumps({**self.options, "importMap": self.import_map, "workDir": str(work_dir),
-                             "hostExports": str(self.host_exports)})
+                             "hostExports": str(self.host_exports), "sourceMaps": self.source_maps})

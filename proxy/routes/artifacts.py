@@ -1,5 +1,6 @@
 """GET/HEAD /components/{hash}.js: the hot path. A cached artifact costs a dict lookup and one
-Response; headers are precomputed per artifact and encoding."""
+Response; headers are precomputed per artifact and encoding. `/components/{hash}.js.map`, its source
+map, is answered by the same route off that path (only a name that is not `.js` reaches it)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,10 @@ from aiohttp import web
 from core import metrics
 from core.artifact import is_valid_hash
 from proxy.context import ctx
-from proxy.http import Cors, error_response
-from proxy.routes.shared import brotli_if_asked, serve_immutable
+from proxy.http import error_response
+from proxy.routes.shared import NOT_FOUND_HEADERS, brotli_if_asked, serve_immutable, serve_source_map
 
 routes = web.RouteTableDef()
-
-# short: the hash may exist soon (a compile in progress)
-NOT_FOUND_HEADERS = {**Cors.PUBLIC, "Cache-Control": "max-age=10"}
 
 
 @routes.get("/components/{name}")
@@ -23,6 +21,8 @@ async def get_artifact(request: web.Request) -> web.StreamResponse:
     hash = name[:-3] if name.endswith(".js") else ""
     c = ctx(request)
     if not is_valid_hash(hash):  # malformed: answered without touching any tier
+        if name.endswith(".js.map") and is_valid_hash(name[:-7]):
+            return await serve_source_map(request, c, name[:-7])
         return error_response(404, "not_found", "no such artifact", NOT_FOUND_HEADERS)
     artifact = c.tiers.peek(hash)
     if artifact is not None:

@@ -9,7 +9,7 @@ from core import metrics
 from proxy.context import ctx
 from proxy.edge_purge import scene_key
 from proxy.http import JS_TYPE, JSON_TYPE, Cors, edge_cache_headers, validated_response
-from proxy.routes.shared import client_key, metadata, parse_scene_id
+from proxy.routes.shared import client_key, metadata, parse_position, parse_scene_id, position_answer
 from proxy.service import CompilationService
 
 routes = web.RouteTableDef()
@@ -58,6 +58,23 @@ async def redirect_to_artifact(request: web.Request) -> web.StreamResponse:
     if resolution.error:
         headers["X-Compilation-Error"] = header_safe(resolution.error)
     return web.Response(status=302, headers=headers)
+
+
+@routes.get("/api/components/{scene_id}/original-position")
+async def original_position(request: web.Request) -> web.StreamResponse:
+    """`?line=L&column=C[&hash=H]` in the scene's compiled module -> its TSX line and column. Without
+    `hash`, the scene's current artifact (what /api/components/{id} redirects to); with it, that artifact
+    (from a stack frame's URL: the module that actually ran). Public like the module and its map, so
+    `Origin: null` (the sandboxed /preview) may ask it, as it may import the scene."""
+    scene_id = parse_scene_id(request)
+    line, column, pinned = parse_position(request)
+    c = ctx(request)
+    hash = pinned
+    if hash is None:
+        client = client_key(request, c.settings.trusted_proxy_hops)
+        hash = (await c.service.resolve(scene_id, lambda: c.limiter.admit(client))).hash
+    return await position_answer(c, hash, line, column, pinned=pinned is not None, scene_id=str(scene_id),
+                                 cors=scene_cors(c.cors, request.headers.get("Origin")))
 
 
 @routes.get("/api/components/{scene_id}/metadata")

@@ -15,9 +15,39 @@ from proxy.context import ctx
 from proxy.edge_purge import project_key
 from proxy.errors import StorageUnavailable
 from proxy.http import JS_TYPE, choose_encoding, edge_cache_headers, etag_matches
-from proxy.routes.shared import brotli_if_asked, client_key, parse_id
+from proxy.routes.shared import (
+    brotli_if_asked,
+    client_key,
+    parse_id,
+    parse_position,
+    position_answer,
+    serve_source_map,
+)
 
 routes = web.RouteTableDef()
+
+
+@routes.get("/api/projects/{project_id}/original-position")
+async def project_original_position(request: web.Request) -> web.StreamResponse:
+    """`?line=L&column=C[&hash=H]` in the project's module -> the scene (`sceneId`) and its TSX position."""
+    project_id = parse_id(request, "project_id", "project")
+    line, column, pinned = parse_position(request)
+    c = ctx(request)
+    hash = pinned
+    if hash is None:
+        client = client_key(request, c.settings.trusted_proxy_hops)
+        hash = (await c.projects.resolve(project_id, lambda: c.limiter.admit(client))).hash
+    return await position_answer(c, hash, line, column, pinned=pinned is not None, scene_id=None,
+                                 cors=c.cors.headers_for(request.headers.get("Origin")))
+
+
+@routes.get(r"/api/projects/{project_id}/{hash:[0-9a-f]{16}}.js.map")
+async def project_source_map(request: web.Request) -> web.StreamResponse:
+    """The project module's `//# sourceMappingURL=<hash>.js.map` is relative, and the module is served
+    at /api/projects/{id}/components: the map answers here too (the same bytes as
+    /components/<hash>.js.map, where its immutable copy at Content-Location finds it)."""
+    parse_id(request, "project_id", "project")
+    return await serve_source_map(request, ctx(request), request.match_info["hash"])
 
 
 @routes.get("/api/projects/{project_id}/components")

@@ -1,5 +1,5 @@
 """What several route modules need, in one place beside them (no route module imports another):
-request parsing, the client key, scene metadata, and serving an immutable module."""
+request parsing, the client key, scene metadata, serving an immutable module and its source map."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from aiohttp import web
 
 from cache.tiers import Artifact, ArtifactTiers
 from core import metrics
+from core.artifact import IMMUTABLE, is_valid_hash
 from core.scenes import Scene
 from proxy.context import AppContext
-from proxy.http import choose_encoding, etag_matches, fail
+from proxy.http import Cors, choose_encoding, error_response, etag_matches, fail, json_response
 from proxy.service import CompilationService
 
 ARTIFACT_BYTES = {e: metrics.tally(metrics.ARTIFACT_BYTES.labels(e)) for e in ("identity", "gzip", "br")}
@@ -32,6 +33,26 @@ def parse_id(request: web.Request, key: str, what: str) -> uuid.UUID:
 
 def parse_scene_id(request: web.Request) -> uuid.UUID:
     return parse_id(request, "scene_id", "scene")
+
+
+_MAX_POSITION = 10_000_000  # far past any module's lines or columns; keeps the numbers plain
+
+
+def parse_position(request: web.Request) -> tuple[int, int, str | None]:
+    """`?line=L&column=C[&hash=H]`: 1-based line and column in a compiled module (as stack traces
+    count them), and optionally which artifact (the hash in the frame's URL)."""
+    values = []
+    for key in ("line", "column"):
+        raw = request.query.get(key)
+        if raw is None:
+            fail(400, "invalid_query", f"{key} is required: a whole number from 1 (as in a stack trace)")
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= _MAX_POSITION:
+            fail(400, "invalid_query", f"{key} must be a whole number from 1 to {_MAX_POSITION}")
+        values.append(int(raw))
+    pinned = request.query.get("hash")
+    if pinned is not None and not is_valid_hash(pinned):
+        fail(400, "invalid_query", "hash must be 16 lowercase hex digits (the artifact's name)")
+    return values[0], values[1], pinned
 
 
 def client_key(request: web.Request, trusted_proxy_hops: int) -> str:
@@ -96,6 +117,36 @@ def metadata(service: CompilationService, scene: Scene) -> dict[str, Any]:
 def brotli_if_asked(request: web.Request, tiers: ArtifactTiers, artifact: Artifact) -> None:
     if artifact.br is None and "br" in request.headers.get("Accept-Encoding", ""):
         tiers.want_brotli(artifact)  # served as gzip this time
+
+
+# short: the artifact (and its map) may exist soon (a compile in progress)
+NOT_FOUND_HEADERS = {**Cors.PUBLIC, "Cache-Control": "max-age=10"}
+
+
+async def serve_source_map(request: web.Request, c: AppContext, hash: str) -> web.Response:
+    """`<hash>.js.map` exactly as its module is served (immutable, ETag, gzip/br, CORS `*`); 404 when
+    the artifact has none (maps are optional: the module works the same)."""
+    source_map = await c.service.source_map(hash)
+    if source_map is None:
+        return error_response(404, "not_found", "no source map for this artifact", NOT_FOUND_HEADERS)
+    brotli_if_asked(request, c.tiers, source_map)
+    return serve_immutable(request, source_map)
+
+
+async def position_answer(c: AppContext, hash: str | None, line: int, column: int, *, pinned: bool,
+                          scene_id: str | None, cors: dict[str, str]) -> web.Response:
+    """The TSX position of (line, column) in artifact `hash`: 200 with nulls when nothing of a scene is
+    there; 404 `no_source_map` when the artifact has no map (or there is no artifact)."""
+    source_map = None if hash is None else await c.service.source_map(hash)
+    if source_map is None or hash is None:
+        fail(404, "no_source_map", "no source map for this module (it failed to compile, or was compiled "
+             "without maps)")
+    position = await c.positions.lookup(source_map, line, column)
+    body = {"hash": hash, **position.to_json()}
+    if body["sceneId"] is None and body["source"] is not None:
+        body["sceneId"] = scene_id
+    # pinned to one artifact, the answer never changes; else it follows the current artifact
+    return json_response(body, headers={**cors, "Cache-Control": IMMUTABLE if pinned else "no-cache"})
 
 
 def serve_immutable(request: web.Request, artifact: Artifact) -> web.Response:

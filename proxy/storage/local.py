@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from core.artifact import is_valid_hash
-from core.storage import StorageUnavailable
+from core.storage import SUFFIX, ObjectKind, StorageUnavailable
 
 T = TypeVar("T")
 
@@ -40,8 +40,8 @@ def check_hash(hash: str) -> str:
     return hash
 
 
-def object_name(hash: str) -> str:
-    return f"{check_hash(hash)}.js"
+def object_name(hash: str, kind: ObjectKind = "module") -> str:
+    return f"{check_hash(hash)}{SUFFIX[kind]}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -87,20 +87,20 @@ class LocalStore:
 
     # --- public API ---------------------------------------------------------------------------------
 
-    async def get(self, hash: str) -> bytes | None:
-        path = self._dir / object_name(hash)
+    async def get(self, hash: str, kind: ObjectKind = "module") -> bytes | None:
+        path = self._dir / object_name(hash, kind)
         return await self._run(self._get_sync, path)
 
-    async def put(self, hash: str, data: bytes) -> None:
-        name = object_name(hash)
+    async def put(self, hash: str, data: bytes, kind: ObjectKind = "module") -> None:
+        name = object_name(hash, kind)
         await self._run(self._put_sync, name, bytes(data))
 
-    async def exists(self, hash: str) -> bool:
-        path = self._dir / object_name(hash)
+    async def exists(self, hash: str, kind: ObjectKind = "module") -> bool:
+        path = self._dir / object_name(hash, kind)
         return await self._run(path.is_file)
 
-    async def delete(self, hash: str) -> None:
-        path = self._dir / object_name(hash)
+    async def delete(self, hash: str, kind: ObjectKind = "module") -> None:
+        path = self._dir / object_name(hash, kind)
         await self._run(path.unlink, True)
 
     async def check(self) -> None:

@@ -25,14 +25,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from core.artifact import IMMUTABLE, JS_TYPE
-from core.storage import StorageUnavailable
+from core.artifact import IMMUTABLE, JS_TYPE, MAP_TYPE
+from core.storage import ObjectKind, StorageUnavailable
 from proxy.storage.local import object_name
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = JS_TYPE  # object metadata, so a public bucket serves modules as we do
+CONTENT_TYPES: dict[str, str] = {"module": JS_TYPE, "map": MAP_TYPE}
 CACHE_CONTROL = IMMUTABLE
 
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
@@ -105,9 +106,9 @@ class S3Store:
     def endpoint_url(self) -> str | None:
         return self._endpoint_url
 
-    def key(self, hash: str) -> str:
-        """`<prefix>/<hash>.js` (or `<hash>.js` with no prefix); ValueError for an invalid hash."""
-        name = object_name(hash)
+    def key(self, hash: str, kind: ObjectKind = "module") -> str:
+        """`<prefix>/<hash>.js` (or `<hash>.js` with no prefix; `.js.map` for a map); ValueError for an invalid hash."""
+        name = object_name(hash, kind)
         return f"{self._prefix}/{name}" if self._prefix else name
 
     def describe(self) -> str:
@@ -116,20 +117,20 @@ class S3Store:
 
     # --- public API ---------------------------------------------------------------------------------
 
-    async def get(self, hash: str) -> bytes | None:
-        key = self.key(hash)
+    async def get(self, hash: str, kind: ObjectKind = "module") -> bytes | None:
+        key = self.key(hash, kind)
         return await self._run(self._get_sync, key)
 
-    async def put(self, hash: str, data: bytes) -> None:
-        key = self.key(hash)
-        await self._run(self._put_sync, key, bytes(data))
+    async def put(self, hash: str, data: bytes, kind: ObjectKind = "module") -> None:
+        key = self.key(hash, kind)
+        await self._run(self._put_sync, key, bytes(data), CONTENT_TYPES[kind])
 
-    async def exists(self, hash: str) -> bool:
-        key = self.key(hash)
+    async def exists(self, hash: str, kind: ObjectKind = "module") -> bool:
+        key = self.key(hash, kind)
         return await self._run(self._exists_sync, key)
 
-    async def delete(self, hash: str) -> None:
-        key = self.key(hash)
+    async def delete(self, hash: str, kind: ObjectKind = "module") -> None:
+        key = self.key(hash, kind)
         await self._run(self._client.delete_object, Bucket=self._bucket, Key=key)
 
     async def check(self) -> None:
@@ -184,12 +185,12 @@ class S3Store:
             raise
         return True
 
-    def _put_sync(self, key: str, data: bytes) -> None:
+    def _put_sync(self, key: str, data: bytes, content_type: str = CONTENT_TYPE) -> None:
         params: dict[str, Any] = {
             "Bucket": self._bucket,
             "Key": key,
             "Body": data,
-            "ContentType": CONTENT_TYPE,
+            "ContentType": content_type,
             "CacheControl": CACHE_CONTROL,
         }
         if not self._conditional_put:

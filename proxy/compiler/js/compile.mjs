@@ -18,11 +18,13 @@
 import {
   DEEP_CHECK_BYTES, MAX_NESTING_DEPTH, MAX_PRETTY_DEPTH, ParseFailed, dedupeHostDestructurings, escapeSpecifierLookalikes, findSceneComponent, nestingDepth, overflowsParser,
 } from './analyze.mjs';
+import { decode, finish, followEdit } from './sourcemap.mjs';
 
 const HOST_NS = 'host-global';
 const PLUGIN_NAME = 'host-imports';
 const SOURCEFILE = 'scene.tsx';
 const HOST_EXTERNAL = '__host__:';
+const OUTFILE = 'scene.js';
 
 // Shapes some packages need beyond "the global is the module".
 const ADAPTERS = {
@@ -237,6 +239,9 @@ export class SceneCompiler {
       absWorkingDir: config.workDir,
       // Keep every value import (no TS elision) so an unusable import is always reported.
       tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+      // The map goes beside the module (its name is the artifact's, so Python adds the comment);
+      // `outfile` only names the outputs: nothing is written.
+      ...(config.sourceMaps ? { sourcemap: 'external', sourcesContent: false, outfile: OUTFILE } : {}),
     };
   }
 
@@ -248,7 +253,7 @@ export class SceneCompiler {
     if (hostTable.length === 0) return bound;
     if (bound.ok) {
       const code = bindHostImports(bound.code, hostTable);
-      if (code !== null) return { ...bound, code };
+      if (code !== null) return { ...bound, code, mappings: bound.mappings && followEdit(bound.mappings, bound.code, code) };
     }
     // Failures too: the fallback's errors are the ones to report (it accepts a few more shapes).
     return this.buildWith(contents, null, layout);
@@ -262,8 +267,14 @@ export class SceneCompiler {
         plugins: [hostPlugin(this.config.importMap, this.knownSpecifiers, hostTable)],
         stdin: { contents, loader: 'tsx', sourcefile: SOURCEFILE },
       });
-      const out = Object.values(result.metafile.outputs)[0];
-      return { ok: true, code: result.outputFiles[0].text, hasDefault: out.exports.includes('default') };
+      const out = Object.entries(result.metafile.outputs).find(([path]) => !path.endsWith('.map'))[1];
+      const js = result.outputFiles.find((f) => !f.path.endsWith('.map'));
+      const map = result.outputFiles.find((f) => f.path.endsWith('.map'));
+      const raw = map ? JSON.parse(map.text) : null;
+      return {
+        ok: true, code: js.text, hasDefault: out.exports.includes('default'),
+        rawMap: raw, mappings: raw ? decode(raw.mappings) : null,
+      };
     } catch (e) {
       if (!Array.isArray(e.errors) || e.errors.length === 0) throw e;
       return { ok: false, errors: e.errors };
@@ -280,14 +291,25 @@ export class SceneCompiler {
     return result;
   }
 
-  /** The module for `source`; a SceneError when the scene is at fault, including output over the limit. */
-  async compile(source) {
-    const code = await this.compileUnbounded(source);
+  /**
+   * The module for `source` and, with `sourceMaps` on, its source map (JSON text naming the scene
+   * `sourceName`; else null). A SceneError when the scene is at fault, including output over the limit.
+   */
+  async compileWithMap(source, sourceName = SOURCEFILE) {
+    const built = await this.compileUnbounded(source);
+    const code = escapeSpecifierLookalikes(built.code);
     const limit = this.limits.maxArtifactBytes;
     if (limit > 0 && code.length > limit) { // charset ascii: one byte per character
       throw new SceneError(`compiled module is too large: ${code.length} bytes (limit ${limit} bytes)`, 'too-large');
     }
-    return code;
+    if (!built.rawMap) return { code, map: null };
+    const mappings = followEdit(built.mappings, built.code, code);
+    return { code, map: JSON.stringify(finish(built.rawMap, mappings, SOURCEFILE, sourceName, source)) };
+  }
+
+  /** The module alone (the harness and the tests of the module's text). */
+  async compile(source) {
+    return (await this.compileWithMap(source)).code;
   }
 
   async compileUnbounded(source) {
@@ -305,7 +327,7 @@ export class SceneCompiler {
     const layout = nesting.depth > MAX_PRETTY_DEPTH ? { minifyWhitespace: true } : undefined;
     // Most scenes say `export default`: one build. The text test can be fooled by a string, never missed.
     const first = DEFAULT_EXPORT_RE.test(source) ? await this.buildDeduped(source, layout) : null;
-    if (first?.ok && first.hasDefault) return escapeSpecifierLookalikes(first.code);
+    if (first?.ok && first.hasDefault) return first;
     if (first && !first.ok) throw toSceneError(first.errors[0], source);
 
     const name = this.sceneComponentName(source);
@@ -313,7 +335,7 @@ export class SceneCompiler {
     if (name !== null) {
       const sep = source.endsWith('\n') ? '' : '\n';
       appended = await this.buildDeduped(`${source}${sep}export default ${name};\n`, layout);
-      if (appended.ok && appended.hasDefault) return escapeSpecifierLookalikes(appended.code);
+      if (appended.ok && appended.hasDefault) return appended;
     }
     // Report errors against the scene as written, not against the line we appended.
     const plain = first ?? (await this.buildDeduped(source, layout));

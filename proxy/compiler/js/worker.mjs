@@ -1,6 +1,8 @@
 // A persistent compiler process. Protocol: one JSON object per line on stdin and stdout.
 //   in:  {"id": N, "op": "compile", "source": "..."}
-//   out: {"id": N, "ok": true, "code": "..."} | {"id": N, "ok": false, "error": {message, kind, line, column, lineText}}
+//   in:  {"id": N, "op": "compile", "source": "...", "sourceName": "scene/<hash>.tsx"}
+//   out: {"id": N, "ok": true, "code": "...", "map": "<source map JSON, when config.sourceMaps>"}
+//        | {"id": N, "ok": false, "error": {message, kind, line, column, lineText}}
 //   in:  {"id": N, "op": "bundle", "scenes": [{"id": "...", "code": "<artifact>"}, ...]} -> {"id": N, "ok": true, "code": "..."}
 // On start it prints {"id": 0, "ready": true, "esbuild": "<version>"} once warm.
 // The "sleep", "exit" and "crash-esbuild" ops exist for the tests of the pool's timeout and crash handling; they are
@@ -21,11 +23,11 @@ const compiler = new SceneCompiler(esbuild, config, limits);
 // What the host runtime exports (build/runtime/globals.json); a name it lacks is a compile error.
 const hostExports = config.hostExports ? HostExports.load(config.hostExports) : null;
 
-async function compileScene(source) {
-  const code = await compiler.compile(source);
+async function compileScene(source, sourceName) {
+  const out = await compiler.compileWithMap(source, sourceName);
   hostExports?.check(source, config.importMap, lookupSpecifier,
     (message, line, column) => new SceneError(message, 'import', line, column, source.split(/\r\n|\r|\n/)[line - 1] ?? ''));
-  return code;
+  return out;
 }
 
 function send(message) {
@@ -50,7 +52,8 @@ async function handle(request) {
   const { id, op } = request;
   if (op === 'compile') {
     try {
-      send({ id, ok: true, code: await compileScene(String(request.source)) });
+      const { code, map } = await compileScene(String(request.source), String(request.sourceName ?? 'scene.tsx'));
+      send(map === null ? { id, ok: true, code } : { id, ok: true, code, map });
     } catch (e) {
       send(errorReply(id, e));
     }
