@@ -34,7 +34,7 @@ $(NPMSTAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(RUNTIME): $(NPMSTAMP) $(shell find runtime -type f 2>/dev/null)
+$(RUNTIME): $(NPMSTAMP) $(shell find runtime client/src/positions.js -type f 2>/dev/null)
 	node runtime/build.mjs
 
 # the scene client (client/): served at /runtime/scene-client.js, built with the root's esbuild

@@ -71,6 +71,8 @@ export interface SceneClient {
   preloadProject(projectId: string, options?: LoadOptions): void;
   /** false when the flag is off, or when the flag service cannot be asked. */
   isEnabled(flag: string, userId?: string | null): Promise<boolean>;
+  /** Where a runtime error happened in the scene's TSX (through the proxy's source maps); null when unknown. */
+  locateError(error: unknown, options?: { sceneId?: string | null; projectId?: string | null }): Promise<OriginalPosition | null>;
 }
 
 export declare function createSceneClient(options: SceneClientOptions): SceneClient;
@@ -109,11 +111,25 @@ export interface SceneBoundaryProps {
   resetKeys?: readonly unknown[];
   /** How the default error panel names the scene. */
   label?: string;
+  /** With these, the default panel shows a runtime error at its TSX line (`Scene.tsx:12:7: message`). */
+  client?: SceneClient;
+  sceneId?: string | null;
+  projectId?: string | null;
 }
 
 export declare function SceneBoundary(props: SceneBoundaryProps): ReactElement;
 export declare function SceneLoading(props: { label?: string }): ReactElement;
-export declare function SceneError(props: { error: Error; retry?: () => void; label?: string }): ReactElement;
+export interface OriginalPosition {
+  hash: string;
+  source: string | null;
+  line: number | null;
+  column: number | null;
+  name: string | null;
+  sceneId: string | null;
+}
+export declare function SceneError(props: {
+  error: Error; retry?: () => void; label?: string; client?: SceneClient; sceneId?: string | null; projectId?: string | null;
+}): ReactElement;
 
 export interface ServerSceneProps extends Omit<SceneBoundaryProps, 'children' | 'resetKeys'> {
   client: SceneClient;

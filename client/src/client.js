@@ -4,6 +4,7 @@ import {
   SceneLoadError, VersionCache, buildUrl, normalizeBase, parseRetryAfter, projectPath, scenePath, track,
   withRetries,
 } from './core.js';
+import { locateError } from './positions.js';
 
 // One counter per page: every retry URL is new, also across clients and Retry clicks.
 let freshCounter = 0;
@@ -101,6 +102,14 @@ export function createSceneClient({ baseUrl = '', retries = 3, timeoutMs = 15000
     },
     preloadProject(projectId, { version } = {}) {
       preload(buildUrl(base, projectPath(projectId), { version }));
+    },
+    /**
+     * Where a runtime error happened in the scene's TSX (`{source, line, column, name, sceneId}`), from
+     * its stack and the proxy's source maps; null when that cannot be known (no scene frame, no map,
+     * an older proxy). Never throws.
+     */
+    locateError(error, { sceneId = null, projectId = null } = {}) {
+      return locateError(error, { base, sceneId, projectId });
     },
     /** Whether `flag` is on for `userId`; false when the flag service cannot be asked (keep the old path). */
     isEnabled(flag, userId) {

@@ -1,6 +1,7 @@
 // React bindings on the host's React (window.React), read when first used, so this module can be
 // imported before the host runtime script has run. Only APIs React 18.3 and 19 share.
 import { track } from './core.js';
+import { describeAt } from './positions.js';
 
 function react() {
   const R = globalThis.React;
@@ -99,14 +100,26 @@ export function SceneLoading({ label = 'Compiling scene\u2026' }) {
       h('div', { style: { width: '33%', height: '100%', background: '#38bdf8', animation: 'scene-client-bar 1.1s ease-in-out infinite' } })));
 }
 
-/** The default error panel: which scene, what happened, and Retry (a fresh import). */
-export function SceneError({ error, retry, label }) {
-  const h = react().createElement;
+/**
+ * The default error panel: which scene, what happened (at its TSX line when the client can learn it:
+ * `Scene.tsx:12:7: message`), and Retry (a fresh import).
+ */
+export function SceneError({ error, retry, label, client, sceneId = null, projectId = null }) {
+  const R = react();
+  const h = R.createElement;
+  const [at, setAt] = R.useState(null);
+  R.useEffect(() => {
+    if (!client || typeof client.locateError !== 'function' || !error || typeof error !== 'object') return undefined;
+    let live = true;
+    setAt(null);
+    client.locateError(error, { sceneId, projectId }).then((found) => { if (live) setAt(found); });
+    return () => { live = false; };
+  }, [client, error, sceneId, projectId]);
   const scene = label || (error && error.sceneId) || '';
   return h('div', { role: 'alert', 'data-scene-error': '', style: { ...FILL, background: '#2b0b0e', color: '#fecaca' } },
     h('strong', null, scene ? `Scene ${scene} could not be loaded` : 'The scene could not be loaded'),
     h('span', { style: { maxWidth: '90%', overflowWrap: 'anywhere', textAlign: 'center' } },
-      String((error && error.message) || error)),
+      describeAt(at, String((error && error.message) || error))),
     retry ? h('button', { type: 'button', onClick: retry, 'data-scene-retry': '' }, 'Retry') : null);
 }
 
@@ -144,12 +157,12 @@ function boundaryClass() {
 
     render() {
       const { error } = this.state;
-      const { children, fallback, errorFallback, label } = this.props;
+      const { children, fallback, errorFallback, label, client, sceneId, projectId } = this.props;
       const h = R.createElement;
       if (error) {
         if (typeof errorFallback === 'function') return errorFallback({ error, retry: this.retry });
         if (errorFallback !== undefined) return errorFallback;
-        return h(SceneError, { error, retry: this.retry, label });
+        return h(SceneError, { error, retry: this.retry, label, client, sceneId, projectId });
       }
       return h(R.Suspense, { fallback: fallback !== undefined ? fallback : h(SceneLoading) }, children);
     }
@@ -176,7 +189,7 @@ function ScenePlayer({ client, sceneId, version, label, playerProps }) {
     compositionHeight: 1080,
     controls: true,
     style: { width: '100%' },
-    errorFallback: ({ error }) => h(SceneError, { error, label: label || sceneId }),
+    errorFallback: ({ error }) => h(SceneError, { error, label: label || sceneId, client, sceneId }),
     ...playerProps,
   });
 }
@@ -187,6 +200,6 @@ function ScenePlayer({ client, sceneId, version, label, playerProps }) {
  */
 export function ServerScene({ client, sceneId, version, fallback, errorFallback, onError, label, ...playerProps }) {
   const R = react();
-  return R.createElement(SceneBoundary, { fallback, errorFallback, onError, label, resetKeys: [sceneId, version] },
+  return R.createElement(SceneBoundary, { fallback, errorFallback, onError, label, client, sceneId, resetKeys: [sceneId, version] },
     R.createElement(ScenePlayer, { client, sceneId, version, label, playerProps }));
 }

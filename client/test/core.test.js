@@ -185,3 +185,27 @@ test('installHostGlobals sets each global once and warns when a second React rep
     delete globalThis.Remotion;
   }
 });
+
+import http from 'node:http';
+import { describeAt, locateError, sceneFrame } from '../src/positions.js';
+
+test('a stack frame in a scene module is found, and a missing endpoint leaves the message as it was', async () => {
+  const stack = `TypeError: Cannot read properties of undefined (reading 'value')
+    at Scene (https://cdn.example.com/p/components/0123456789abcdef.js:6:66)
+    at renderWithHooks (https://proxy.example.com/runtime/host-runtime.js:1:2)`;
+  assert.deepEqual(sceneFrame(stack), { hash: '0123456789abcdef', sceneId: null, projectId: null, line: 6, column: 66 });
+  assert.equal(sceneFrame('at x (https://h/runtime/host-runtime.js:1:2)'), null);
+  assert.equal(sceneFrame(undefined), null);
+  assert.deepEqual(sceneFrame('    at https://h/api/projects/p-1/components:40:3').projectId, 'p-1');
+  // a real server without the route: null, never a throw
+  const server = http.createServer((req, res) => { res.writeHead(404); res.end('{}'); });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`;
+    assert.equal(await locateError({ stack }, { base, sceneId: 's' }), null);
+  } finally {
+    server.close();
+  }
+  assert.equal(describeAt(null, 'boom'), 'boom');
+  assert.equal(describeAt({ line: 12, column: 7 }, 'boom'), 'Scene.tsx:12:7: boom');
+});

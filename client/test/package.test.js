@@ -17,7 +17,7 @@ test('the packed client installs into an app and exports the documented API', ()
   try {
     const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', app], root))[0];
     const files = packed.files.map((f) => f.path).sort();
-    assert.deepEqual(files, ['index.d.ts', 'package.json', 'src/client.js', 'src/core.js', 'src/index.js', 'src/react.js']);
+    assert.deepEqual(files, ['index.d.ts', 'package.json', 'src/client.js', 'src/core.js', 'src/index.js', 'src/positions.js', 'src/react.js']);
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     npm(['install', '--offline', path.join(app, packed.filename)], app);
     const installed = path.join(app, 'node_modules', '@artifact-proxy', 'scene-client');

@@ -3,6 +3,8 @@
 import React, { Component, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Player } from '@remotion/player';
+// The scene client's stack-frame parsing and position lookup, bundled in (one copy of it).
+import { describeAt, locateError } from '../../client/src/positions.js';
 
 const WIDTH = 1920;
 const HEIGHT = 1080;
@@ -187,7 +189,7 @@ function ReportError({ error, onError }) {
   return null;
 }
 
-function Preview({ componentUrl, frame, rootElement }) {
+function Preview({ componentUrl, frame, rootElement, sceneId }) {
   const still = frame !== null && frame !== undefined && Number.isFinite(Number(frame));
   const [attempt, setAttempt] = useState(0);
   const [state, setState] = useState({ status: 'loading' });
@@ -221,8 +223,17 @@ function Preview({ componentUrl, frame, rootElement }) {
   }, [componentUrl, attempt]);
 
   const onSceneError = useCallback((error) => {
-    setState((s) => (s.status === 'error' ? s : { status: 'error', error: runtimeError(error) }));
-  }, []);
+    const info = runtimeError(error);
+    setState((s) => (s.status === 'error' ? s : { status: 'error', error: info }));
+    // then, when the proxy can map the frame to the TSX: `Scene.tsx:12:7: message` and its line
+    const base = new URL(componentUrl).origin;
+    locateError(error, { base, sceneId }).then((at) => {
+      if (!at) return;
+      setState((s) => (s.status === 'error' && s.error === info
+        ? { status: 'error', error: { ...info, message: describeAt(at, info.message), line: at.line, column: at.column } }
+        : s));
+    });
+  }, [componentUrl, sceneId]);
 
   // The Player renders the scene a little after it mounts (through its own Suspense): readiness
   // waits for the scene's first commit, or for its error, whichever comes.
@@ -288,7 +299,7 @@ export function mount(rootElement, { componentUrl, frame = null, sceneId = '' } 
   // import() in a classic script resolves against the script's URL, not the page's.
   const absolute = new URL(componentUrl, document.baseURI).href;
   const root = createRoot(rootElement);
-  root.render(<Preview componentUrl={absolute} frame={frame} rootElement={rootElement} />);
+  root.render(<Preview componentUrl={absolute} frame={frame} rootElement={rootElement} sceneId={String(sceneId ?? '')} />);
   return { unmount: () => root.unmount() };
 }
 
