@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess  # nosec B404: runs our own Node validator
 import uuid
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -16,11 +15,10 @@ from aiohttp.test_utils import TestClient
 from core.artifact import unseal, unseal_map
 from proxy.app import create_app
 from proxy.context import CTX
+from tests.compiler.conftest import validate_map
 from tests.fixtures_backends import embedded
 from tests.server.test_scene_flow import create
 
-VALIDATOR = Path(__file__).with_name("validate_map.mjs")
-ROOT = Path(__file__).resolve().parents[2]
 
 # A scene that throws while it renders: `data` is undefined. The line and column are read from the text.
 THROWER = """import { AbsoluteFill, useCurrentFrame } from 'remotion';
@@ -44,10 +42,6 @@ def position_of(text: str, needle: str) -> tuple[int, int]:
     raise AssertionError(f"{needle!r} not in the text")
 
 
-def validate(source_map: bytes) -> dict:
-    out = subprocess.run(["node", str(VALIDATOR)], input=source_map, capture_output=True, cwd=ROOT,  # noqa: S607
-                         timeout=60, check=True)  # nosec B603 B607
-    return json.loads(out.stdout)
 
 
 async def test_an_artifacts_map_is_valid_v3_beside_it_and_maps_the_throw_to_its_tsx_line(client: TestClient) -> None:
@@ -62,7 +56,7 @@ async def test_an_artifacts_map_is_valid_v3_beside_it_and_maps_the_throw_to_its_
     assert unseal_map(source_map) is not None
     parsed = json.loads(source_map)
     assert parsed["sources"] == [f"scene/{h}.tsx"] and parsed["sourcesContent"] == [THROWER]
-    report = validate(source_map)
+    report = validate_map(source_map)
     assert report["ok"], report["problems"]
     assert report["segments"] > 5
 
@@ -152,7 +146,7 @@ async def test_a_project_module_has_one_index_map_with_each_scenes_tsx(client: T
     parsed = json.loads(source_map)
     assert [s["map"]["sources"] for s in parsed["sections"]] == [[f"scene/{first['id']}.tsx"],
                                                                   [f"scene/{second['id']}.tsx"]]
-    report = validate(source_map)
+    report = validate_map(source_map)
     assert report["ok"], report["problems"]
 
     # the second scene's `data.value` (the first scene's text has it too: take the last one)

@@ -66,11 +66,12 @@ export function followEdit(decoded, oldCode, newCode) {
  */
 export function finish(raw, decoded, sceneFile, sourceName, source) {
   const scene = raw.sources.findIndex((s) => s === sceneFile || s.endsWith(`/${sceneFile}`));
-  const sourceLines = source.split(LINE_BREAK).length;
+  const lengths = source.split(LINE_BREAK).map((l) => l.length);
   const mappings = decoded.map((segments) => {
     const kept = [];
     for (const s of segments) {
-      if (s.length >= 4 && s[1] === scene && s[2] < sourceLines) kept.push(s.length === 5 ? [s[0], 0, s[2], s[3], s[4]] : [s[0], 0, s[2], s[3]]);
+      // past the scene's text: what the compiler appended (`export default Scene;` after a final newline)
+      if (s.length >= 4 && s[1] === scene && s[2] < lengths.length && s[3] <= lengths[s[2]]) kept.push(s.length === 5 ? [s[0], 0, s[2], s[3], s[4]] : [s[0], 0, s[2], s[3]]);
     }
     return kept;
   });

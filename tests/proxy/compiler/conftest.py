@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 SCENES = ROOT / "tests" / "fixtures" / "scenes"
 ERRORS = SCENES / "errors"
 HARNESS = Path(__file__).resolve().parent / "harness.mjs"
+MAP_VALIDATOR = Path(__file__).resolve().parent / "validate_map.mjs"
 
 # The contract's check: no bare import specifier may be left in a compiled module.
 BARE_IMPORT = re.compile(r"""(?:\bfrom|\bimport)\s*\(?\s*["'](?![./]|[A-Za-z][A-Za-z0-9+.-]*:)[^"'\s]+["']""")
@@ -111,3 +112,12 @@ def wait_until_gone(groups: Iterable[int], seconds: float = 3.0) -> list[int]:
     while (left := live_processes_in_groups(groups)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return left
+
+
+def validate_map(source_map: bytes) -> dict[str, Any]:
+    """{ok, problems, segments}: the map checked against the v3 format by validate_map.mjs, which decodes
+    every segment with @jridgewell/sourcemap-codec (independent of the proxy's decoder)."""
+    out = subprocess.run(["node", str(MAP_VALIDATOR)], input=source_map, capture_output=True, cwd=ROOT,
+                         timeout=60, check=True)
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
