@@ -19,7 +19,6 @@ from tests.compiler.conftest import validate_map
 from tests.fixtures_backends import embedded
 from tests.server.test_scene_flow import create
 
-
 # A scene that throws while it renders: `data` is undefined. The line and column are read from the text.
 THROWER = """import { AbsoluteFill, useCurrentFrame } from 'remotion';
 
