@@ -9,11 +9,12 @@ FROM node:20-bookworm-slim AS node-build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
+# the scene client's sources first: the runtime's /preview bundles its error-position lookup
+COPY client/build.mjs client/package.json client/
+COPY client/src/ client/src/
 COPY runtime/ runtime/
 RUN node runtime/build.mjs
 # the scene client served at /runtime/scene-client.js (built with the esbuild installed above)
-COPY client/build.mjs client/package.json client/
-COPY client/src/ client/src/
 RUN node client/build.mjs
 
 # --- 2. Python: the package and its dependencies in a virtualenv -----------------------------------
@@ -44,10 +45,12 @@ COPY --from=node-build /usr/local/bin/node /usr/local/bin/node
 COPY --from=python-build /opt/venv /opt/venv
 WORKDIR /app
 COPY --from=python-build /app /app
-# only what the compiler loads at run time: esbuild (+ its platform binary) and @babel/parser (+ deps)
+# only what the compiler loads at run time: esbuild (+ its platform binary), @babel/parser (+ deps) and
+# @jridgewell/sourcemap-codec (the source maps)
 COPY --from=node-build /app/node_modules/esbuild node_modules/esbuild
 COPY --from=node-build /app/node_modules/@esbuild node_modules/@esbuild
 COPY --from=node-build /app/node_modules/@babel node_modules/@babel
+COPY --from=node-build /app/node_modules/@jridgewell/sourcemap-codec node_modules/@jridgewell/sourcemap-codec
 COPY --from=node-build /app/build/runtime build/runtime
 COPY --from=node-build /app/build/client build/client
 COPY package.json ./
