@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the schema (idempotent)")
     c = sub.add_parser("compile", help="compile one scene to stdout")
     c.add_argument("file", help="a .tsx file, or - for stdin")
+    c.add_argument("--map", dest="map_path", default=None,
+                   help="also write the source map here (the module's comment names it <hash>.js.map)")
     b = sub.add_parser("backfill", help="compile every scene without a current artifact")
     b.add_argument("--batch-size", type=int, default=100)
     b.add_argument("--concurrency", type=int, default=8)
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compile":
         from proxy.compiler.cli_compile import run
 
-        return run(args.file, settings)
+        return run(args.file, settings, args.map_path)
     if args.command == "backfill":
         from proxy.backfill_cli import run_backfill
 

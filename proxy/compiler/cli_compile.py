@@ -1,4 +1,6 @@
-"""`artifact-proxy compile FILE|-`: the module on stdout (exit 0), or `FILE:LINE:COL: message` (exit 1)."""
+"""`artifact-proxy compile FILE|- [--map OUT]`: the module on stdout (exit 0), or `FILE:LINE:COL: message`
+(exit 1). `--map` writes its source map too (the module's comment names it `<hash>.js.map`: serve both
+side by side under those names)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ async def _compile_once(source: str, settings: Settings) -> CompiledModule:
         await pool.close()
 
 
-def run(path: str, settings: Settings) -> int:
+def run(path: str, settings: Settings, map_path: str | None = None) -> int:
     name = STDIN_NAME if path == "-" else path
     try:
         raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
@@ -38,6 +40,12 @@ def run(path: str, settings: Settings) -> int:
     except CompilerSetupError as e:
         print(f"artifact-proxy compile: {e}", file=sys.stderr)
         return 1
+    if map_path is not None and module.map is not None:
+        try:
+            Path(map_path).write_bytes(module.map)
+        except OSError as e:
+            print(f"artifact-proxy compile: cannot write the map: {e}", file=sys.stderr)
+            return 1
     sys.stdout.buffer.write(module.code)
     sys.stdout.buffer.flush()
     return 0
