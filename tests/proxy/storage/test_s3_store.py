@@ -57,6 +57,18 @@ async def test_object_is_uploaded_with_content_type_and_immutable_cache_control(
     await store.close()
 
 
+async def test_a_map_is_uploaded_beside_its_module_as_json_and_immutable(
+    s3_settings: Settings, s3_client: Any, s3_bucket: str
+) -> None:
+    store = s3_store(s3_settings)
+    await store.put(H1, b'{"version":3}', "map")
+    head = s3_client.head_object(Bucket=s3_bucket, Key=f"components/{H1}.js.map")
+    assert head["ContentType"] == "application/json; charset=utf-8"
+    assert head["CacheControl"] == CACHE_CONTROL
+    assert await store.get(H1, "map") == b'{"version":3}' and await store.get(H1) is None
+    await store.close()
+
+
 async def test_second_put_is_refused_by_the_conditional_write(s3_settings: Settings) -> None:
     store = s3_store(s3_settings)
     await store.put(H1, CODE)

@@ -91,6 +91,17 @@ async def test_keys_are_the_hash_with_a_js_suffix(store: ArtifactStore, backend:
     assert backend.list_names() == [expected]
 
 
+async def test_a_map_is_its_own_object_beside_the_module(store: ArtifactStore, backend: Backend) -> None:
+    await store.put(H1, CODE)
+    await store.put(H1, b'{"version":3}', "map")
+    prefix = "components/" if backend.kind == "s3" else ""
+    assert sorted(backend.list_names()) == [f"{prefix}{H1}.js", f"{prefix}{H1}.js.map"]
+    assert await store.get(H1) == CODE and await store.get(H1, "map") == b'{"version":3}'
+    assert await store.exists(H1, "map") and not await store.exists(H2, "map")
+    await store.delete(H1, "map")
+    assert await store.get(H1, "map") is None and await store.get(H1) == CODE
+
+
 @pytest.mark.parametrize("bad", INVALID_HASHES, ids=repr)
 async def test_invalid_hash_raises_value_error_without_touching_storage(
     store: ArtifactStore, backend: Backend, monkeypatch: pytest.MonkeyPatch, bad: Any
