@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from core.artifact import is_valid_hash
 from proxy.context import ctx
 from proxy.edge_purge import project_key
 from proxy.errors import StorageUnavailable
-from proxy.http import JS_TYPE, choose_encoding, edge_cache_headers, etag_matches
+from proxy.http import JS_TYPE, choose_encoding, edge_cache_headers, error_response, etag_matches
 from proxy.routes.shared import (
+    NOT_FOUND_HEADERS,
     brotli_if_asked,
     client_key,
     parse_id,
@@ -41,13 +43,16 @@ async def project_original_position(request: web.Request) -> web.StreamResponse:
                                  cors=c.cors.headers_for(request.headers.get("Origin")))
 
 
-@routes.get(r"/api/projects/{project_id}/{hash:[0-9a-f]{16}}.js.map")
+@routes.get("/api/projects/{project_id}/{hash}.js.map")
 async def project_source_map(request: web.Request) -> web.StreamResponse:
     """The project module's `//# sourceMappingURL=<hash>.js.map` is relative, and the module is served
     at /api/projects/{id}/components: the map answers here too (the same bytes as
     /components/<hash>.js.map, where its immutable copy at Content-Location finds it)."""
     parse_id(request, "project_id", "project")
-    return await serve_source_map(request, ctx(request), request.match_info["hash"])
+    hash = request.match_info["hash"]
+    if not is_valid_hash(hash):  # answered without touching storage, like /components/<name>
+        return error_response(404, "not_found", "no such source map", NOT_FOUND_HEADERS)
+    return await serve_source_map(request, ctx(request), hash)
 
 
 @routes.get("/api/projects/{project_id}/components")

@@ -4,6 +4,7 @@ describe. Hypothesis drives the requests; a real server process answers them."""
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import re
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import brotli
 import orjson
 import pytest
 import yaml
@@ -85,7 +87,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         assert status == 201
         known["scene_ids"] = [good["id"], orjson.loads(body)["id"]]
         known["project_ids"] = [project]
-        known["files"] = [f"{good['compiledHash']}.js"]
+        known["files"] = [f"{good['compiledHash']}.js", f"{good['compiledHash']}.js.map"]
+        status, headers, _ = call(server, "GET", f"/api/projects/{project}/components", {})
+        assert status == 200
+        known["hashes"] = [headers["x-artifact-hash"], good["compiledHash"]]  # the project's map, a scene's
         yield known
     finally:
         server.stop(signal.SIGTERM)
@@ -168,6 +173,9 @@ def check_response(path: str, method: str, status: int, headers: dict[str, str],
         return
     ctype = headers.get("content-type", "").split(";")[0].strip()
     assert ctype in content, (method, path, status, ctype, list(content))
+    # a JSON body may come compressed too (a source map is served like its module)
+    coding = headers.get("content-encoding", "identity")
+    body = gzip.decompress(body) if coding == "gzip" else brotli.decompress(body) if coding == "br" else body
     schema = content[ctype].get("schema")
     if ctype == "application/json" and schema:
         validator = Draft202012Validator({**schema, "components": DOC["components"]},
@@ -179,7 +187,8 @@ def check_response(path: str, method: str, status: int, headers: dict[str, str],
 VALID = {
     "sceneId": st.uuids().map(str),
     "projectId": st.uuids().map(str),
-    "file": st.from_regex(r"[0-9a-f]{16}\.js", fullmatch=True),
+    "file": st.from_regex(r"[0-9a-f]{16}\.js(?:\.map)?", fullmatch=True),
+    "hash": st.from_regex(r"[0-9a-f]{16}", fullmatch=True),
     "name": st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True),
 }
 
@@ -194,7 +203,7 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
     target = path
     for name in re.findall(r"\{([^}]+)\}", path):
         known = {"sceneId": api["scene_ids"], "projectId": api["project_ids"],
-                 "file": api["files"]}.get(name, ["rollout"])
+                 "file": api["files"], "hash": api["hashes"]}.get(name, ["rollout"])
         target = target.replace("{" + name + "}", data.draw(segment(known, VALID[name]), label=name))
     query: dict[str, str] = {}
     for param in operation.get("parameters", []):
