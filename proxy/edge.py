@@ -130,4 +130,6 @@ def add_routes(app: web.Application, table: web.RouteTableDef) -> None:
 
 def add_fallback(app: web.Application) -> None:
     """Last, so every real route is tried first."""
-    app.router.add_route("*", "/{tail:.*}", edge("unmatched", _fallback), name=FALLBACK)
+    # [\s\S], not `.`: a decoded %0A in the path is a newline, which `.` does not match (aiohttp's
+    # plain-text 404 would answer instead of ours)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", edge("unmatched", _fallback), name=FALLBACK)

@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient
 from core.artifact import unseal, unseal_map
 from proxy.app import create_app
 from proxy.context import CTX
-from tests.compiler.conftest import validate_map
 from tests.fixtures_backends import embedded
-from tests.server.test_scene_flow import create
+from tests.proxy.compiler.conftest import validate_map
+from tests.proxy.test_scene_flow import create
 
 # A scene that throws while it renders: `data` is undefined. The line and column are read from the text.
 THROWER = """import { AbsoluteFill, useCurrentFrame } from 'remotion';

@@ -14,7 +14,8 @@ from core.compiler import CompiledModule
 from proxy.compiler.pool import CompilerPool
 from proxy.compiler.setup import CompilerSetup
 from proxy.sourcemaps import PositionMapper
-from tests.compiler.conftest import ROOT, make_settings, validate_map
+from tests.paths import SCENES
+from tests.proxy.compiler.conftest import make_settings, validate_map
 
 
 def position_of(text: str, needle: str, nth: int = 0) -> tuple[int, int]:
@@ -39,7 +40,7 @@ def test_every_fixture_has_a_valid_map_naming_its_tsx(compiled_fixtures: dict[st
         assert module.map is not None, name
         parsed = json.loads(module.map)
         assert parsed["sources"] == [map_source_name(module.hash)], name
-        assert parsed["sourcesContent"] == [(ROOT / "tests" / "fixtures" / "scenes" / f"{name}.tsx").read_text()]
+        assert parsed["sourcesContent"] == [(SCENES / f"{name}.tsx").read_text()]
         report = validate_map(module.map)
         assert report["ok"], (name, report["problems"])
         assert report["segments"] > 0, name

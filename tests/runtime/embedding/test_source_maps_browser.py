@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.fixtures import StaticServer
-from tests.e2e.conftest import ProxyClient, origin_of, wait_ready
+from tests.fixtures_browser import StaticServer
+from tests.runtime.embedding.conftest import ProxyClient, origin_of, wait_ready
 
 pytestmark = pytest.mark.browser
 
