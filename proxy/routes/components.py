@@ -73,7 +73,7 @@ async def original_position(request: web.Request) -> web.StreamResponse:
     if hash is None:
         client = client_key(request, c.settings.trusted_proxy_hops)
         hash = (await c.service.resolve(scene_id, lambda: c.limiter.admit(client))).hash
-    return await position_answer(c, hash, line, column, pinned=pinned is not None, scene_id=str(scene_id),
+    return await position_answer(request, c, hash, line, column, pinned=pinned is not None, scene_id=str(scene_id),
                                  cors=scene_cors(c.cors, request.headers.get("Origin")))
 
 

@@ -39,7 +39,7 @@ async def project_original_position(request: web.Request) -> web.StreamResponse:
     if hash is None:
         client = client_key(request, c.settings.trusted_proxy_hops)
         hash = (await c.projects.resolve(project_id, lambda: c.limiter.admit(client))).hash
-    return await position_answer(c, hash, line, column, pinned=pinned is not None, scene_id=None,
+    return await position_answer(request, c, hash, line, column, pinned=pinned is not None, scene_id=None,
                                  cors=c.cors.headers_for(request.headers.get("Origin")))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from cache.tiers import Artifact, ArtifactTiers
@@ -13,7 +14,7 @@ from core import metrics
 from core.artifact import IMMUTABLE, is_valid_hash
 from core.scenes import Scene
 from proxy.context import AppContext
-from proxy.http import Cors, choose_encoding, error_response, etag_matches, fail, json_response
+from proxy.http import JSON_TYPE, Cors, choose_encoding, error_response, etag_matches, fail, validated_response
 from proxy.service import CompilationService
 
 ARTIFACT_BYTES = {e: metrics.tally(metrics.ARTIFACT_BYTES.labels(e)) for e in ("identity", "gzip", "br")}
@@ -133,10 +134,11 @@ async def serve_source_map(request: web.Request, c: AppContext, hash: str) -> we
     return serve_immutable(request, source_map)
 
 
-async def position_answer(c: AppContext, hash: str | None, line: int, column: int, *, pinned: bool,
-                          scene_id: str | None, cors: dict[str, str]) -> web.Response:
+async def position_answer(request: web.Request, c: AppContext, hash: str | None, line: int, column: int, *,
+                          pinned: bool, scene_id: str | None, cors: dict[str, str]) -> web.Response:
     """The TSX position of (line, column) in artifact `hash`: 200 with nulls when nothing of a scene is
-    there; 404 `no_source_map` when the artifact has no map (or there is no artifact)."""
+    there; 404 `no_source_map` when the artifact has no map (or there is no artifact). Strong ETag
+    over the answer, so a `no-cache` one revalidates in a 304."""
     source_map = None if hash is None else await c.service.source_map(hash)
     if source_map is None or hash is None:
         fail(404, "no_source_map", "no source map for this module (it failed to compile, or was compiled "
@@ -146,7 +148,8 @@ async def position_answer(c: AppContext, hash: str | None, line: int, column: in
     if body["sceneId"] is None and body["source"] is not None:
         body["sceneId"] = scene_id
     # pinned to one artifact, the answer never changes; else it follows the current artifact
-    return json_response(body, headers={**cors, "Cache-Control": IMMUTABLE if pinned else "no-cache"})
+    return validated_response(request, orjson.dumps(body), JSON_TYPE,
+                              {**cors, "Cache-Control": IMMUTABLE if pinned else "no-cache"})
 
 
 def serve_immutable(request: web.Request, artifact: Artifact) -> web.Response:

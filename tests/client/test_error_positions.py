@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.client.conftest import ProxyClient
 from tests.client.test_scene_client import ONE_SCENE, TIMEOUT, js
+from tests.fixtures_browser_server import ProxyClient
 
 pytestmark = pytest.mark.browser
 

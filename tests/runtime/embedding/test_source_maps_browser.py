@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.fixtures_browser import StaticServer
-from tests.runtime.embedding.conftest import ProxyClient, origin_of, wait_ready
+from tests.fixtures_browser_server import ProxyClient
+from tests.runtime.embedding.conftest import origin_of, wait_ready
 
 pytestmark = pytest.mark.browser
 
