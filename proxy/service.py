@@ -24,7 +24,7 @@ from cache.singleflight import SingleFlight
 from cache.tiers import Artifact, ArtifactTiers
 from core import metrics
 from core.compiler import CompiledModule, CompileError, Compiler
-from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneHead, SceneRepository
 from proxy.compiler import render_error_module
 from proxy.errors import InvalidScene, SceneExists, SceneNotFound, StorageUnavailable
 from proxy.invalidation import Invalidation, SharedMappings
@@ -71,7 +71,7 @@ class Flight(Protocol):
     async def run(self, key: str, work: Callable[[], Awaitable[Built]]) -> Built: ...
 
 
-def version_of(scene: Scene) -> int:
+def version_of(scene: Scene | SceneHead) -> int:
     return int(scene.updated_at.timestamp() * 1_000_000) if scene.updated_at else 0
 
 
@@ -377,8 +377,11 @@ class CompilationService:
 
     def resolution_of(self, scene: Scene) -> Resolution | None:
         """What the scene row says, when it says something definite (None: stale, compile first)."""
+        return self.resolution_for(scene, self.compiler.hash_of(scene.tsx_code))
+
+    def resolution_for(self, scene: Scene | SceneHead, current: str) -> Resolution | None:
+        """resolution_of for a row whose current code hashes to `current` (a head: the database hashed it)."""
         version = version_of(scene)
-        current = self.compiler.hash_of(scene.tsx_code)
         if scene.compiled_hash == current and scene.compiled_url and not scene.compilation_error:
             return Resolution(current, self.url_for(current), None, version)
         if scene.compilation_error and recorded_for_other_source(scene.compilation_error, current):
@@ -408,7 +411,7 @@ class CompilationService:
             return known
         return Resolution(None, None, CHANGED_WHILE_COMPILING, version_of(scene), transient=True)
 
-    def _last_good(self, scene: Scene, error: str, transient: bool = False) -> Resolution:
+    def _last_good(self, scene: Scene | SceneHead, error: str, transient: bool = False) -> Resolution:
         if scene.compiled_hash:
             return Resolution(scene.compiled_hash, self.url_for(scene.compiled_hash), error, version_of(scene),
                               transient)

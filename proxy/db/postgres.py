@@ -36,7 +36,7 @@ import asyncpg
 import asyncpg.exceptions as pg_errors
 
 from config.settings import Settings
-from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneHead, SchemaMismatch
 from proxy.db import schema
 
 T = TypeVar("T")
@@ -451,7 +451,7 @@ class PostgresSceneRepository:
         c = self.columns
         sql = (
             f"UPDATE {self._table} SET {c.tsx_code} = $2, {c.name} = COALESCE($3, {c.name}), "
-            f"{c.updated_at} = now(), {c.revision} = {c.revision} + 1 "
+            f"{c.updated_at} = now(), {c.revision} = {c.revision} + 1, compilation_error = NULL "
             f"WHERE id = $1 AND {c.live} {self._returning}"
         )
         row = await self._run("update_code", lambda conn: conn.fetchrow(sql, scene_id, tsx_code, name))
@@ -491,6 +491,14 @@ class PostgresSceneRepository:
         sql = f"{self._select} WHERE {c.project_id} = $1 AND {c.live} ORDER BY {c.project_order} LIMIT $2"
         rows = await self._run("list_project", lambda conn: conn.fetch(sql, project_id, limit))
         return [schema.row_to_scene(r) for r in rows]
+
+    async def project_heads(self, project_id: uuid.UUID, limit: int, fingerprint: str) -> list[SceneHead]:
+        schema.check_limit(limit)
+        c = self.columns
+        sql = (f"SELECT {c.head}, {schema.pg_source_hash('$3', c.tsx_code)} AS code_hash FROM {self._table} "
+               f"WHERE {c.project_id} = $1 AND {c.live} ORDER BY {c.project_order} LIMIT $2")
+        rows = await self._run("project_heads", lambda conn: conn.fetch(sql, project_id, limit, fingerprint))
+        return [schema.row_to_head(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:
         # a row with an error keeps its last good hash but not that hash's code: skip those
