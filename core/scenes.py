@@ -67,6 +67,9 @@ class SceneChange:
 
     scene_id: uuid.UUID
     project_ids: tuple[uuid.UUID, ...] = ()
+    # set when the database says the write came through a proxy's API: that node compiles it and
+    # purges the edge for it, so a listener only drops what it cached (one purge per write)
+    writer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,8 @@ def trigger_function_name(table: str) -> str:
 
 
 TRIGGER_NAME = "artifact_proxy_notify"
+# a custom setting our API's writes set for their transaction; the trigger puts it in the payload
+WRITER_SETTING = "artifact_proxy.writer"
 
 
 UNKNOWN_COMPILE_ERROR = "compilation failed"
