@@ -1,5 +1,6 @@
-"""Three proxy nodes sharing Redis, a real Varnish in front: every node hears the product's write
-(NOTIFY), and the edge is purged once for it, not once per node."""
+"""Three proxy nodes sharing Redis, a real Varnish in front: every node hears each write's NOTIFY
+(the product's, and our API's own, marked as ours), and the edge is purged once for it, not once per
+node nor once per step of the write."""
 
 from __future__ import annotations
 
