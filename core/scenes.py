@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,11 +36,40 @@ class Scene:
 
 
 @dataclass(frozen=True, slots=True)
+class SceneHead:
+    """A scene row without its source: what a project miss reads. `code_hash` is the artifact hash
+    the current source compiles to (`source_hash(fingerprint, tsx_code)`), computed by the database,
+    so staleness is decided by comparing it with `compiled_hash` and the source never leaves it."""
+
+    id: uuid.UUID
+    code_hash: str
+    name: str | None
+    project_id: uuid.UUID | None
+    updated_at: datetime | None
+    compiled_url: str | None
+    compiled_hash: str | None
+    compilation_error: str | None
+    order: int = 0
+    duration: int | None = None
+
+
+def source_hash(fingerprint: str, source: str) -> str:
+    """The artifact hash of `source` under a compiler `fingerprint`: 16 hex of SHA-256 over
+    fingerprint, a newline and the UTF-8 source. The databases compute the same expression
+    (proxy/db/schema.py), so the definition lives here, below both the compiler and the repositories."""
+    data = fingerprint.encode() + b"\n" + source.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
 class SceneChange:
     """A scene row that changed: what the caches must drop (its mapping, and its projects' modules)."""
 
     scene_id: uuid.UUID
     project_ids: tuple[uuid.UUID, ...] = ()
+    # set when the database says the write came through a proxy's API: that node compiles it and
+    # purges the edge for it, so a listener only drops what it cached (one purge per write)
+    writer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +97,9 @@ class SceneRepository(Protocol):
         ...
 
     async def update_code(self, scene_id: uuid.UUID, tsx_code: str, name: str | None = None) -> Scene | None:
-        """Replace the code (and name when given), bump revision and updatedAt; compilation columns
-        untouched. None if the id is unknown or soft-deleted."""
+        """Replace the code (and name when given), bump revision and updatedAt, and clear
+        compilation_error in the same UPDATE (it described the old code: an edit clears it); the last
+        good compiled_hash/url/at stay. None if the id is unknown or soft-deleted."""
         ...
 
     async def record_compilation(self, scene_id: uuid.UUID, compiled_code: str, result: Compilation) -> bool:
@@ -89,6 +120,11 @@ class SceneRepository(Protocol):
 
     async def list_project(self, project_id: uuid.UUID, limit: int) -> list[Scene]:
         """The live scenes of one project in the product's order ("order", then "createdAt")."""
+        ...
+
+    async def project_heads(self, project_id: uuid.UUID, limit: int, fingerprint: str) -> list[SceneHead]:
+        """Like list_project without the sources: each row's `code_hash` is computed by the database
+        (`source_hash(fingerprint, code)`), so a project miss reads ids and hashes, not code."""
         ...
 
     async def count(self) -> int:

@@ -213,9 +213,26 @@ async def phase_cluster(http: aiohttp.ClientSession, nodes: list[ServerProcess],
     bans = varnish.counter("MAIN.bans_added") - bans0
     ok = await metric_sum(http, bases, 'artifact_proxy_edge_purges_total{outcome="ok"') - ok0
     coalesced = await metric_sum(http, bases, 'artifact_proxy_edge_purge_keys_total{outcome="coalesced"') - coalesced0
+    # API writes, each through the next node; every node hears its NOTIFY (marked as ours)
+    api_bans0, api_ok0 = varnish.counter("MAIN.bans_added"), ok0 + ok
+    api_times = []
+    for n in range(writes):
+        old = await location(http, varnish.base, scene_id)
+        start = time.perf_counter()
+        async with http.put(f"{bases[n % len(bases)]}/api/scenes/{scene_id}", headers=AUTH,
+                            json={"tsxCode": SCENE.format(f"api node {n}")}) as r:
+            assert r.status == 200
+        await until_moved(http, varnish.base, scene_id, old)
+        api_times.append(time.perf_counter() - start)
+        await asyncio.sleep(1.0)
+    api_bans = varnish.counter("MAIN.bans_added") - api_bans0
+    api_ok = await metric_sum(http, bases, 'artifact_proxy_edge_purges_total{outcome="ok"') - api_ok0
     return {"BANs received by Varnish per write": f"{bans / writes:.2f} ({bans} for {writes} writes; "
                                                   f"{ok:.0f} purge calls, {coalesced:.0f} key requests coalesced)",
-            "product SQL edit to edge (3 nodes)": summary(times)}
+            "product SQL edit to edge (3 nodes)": summary(times),
+            "BANs per API write (PUT through each node in turn)": f"{api_bans / writes:.2f} ({api_bans} for "
+                                                                   f"{writes} writes; {api_ok:.0f} purge calls)",
+            "API edit (PUT) to edge (3 nodes)": summary(api_times)}
 
 
 async def run(args: argparse.Namespace, workdir: Path, backend_env: dict[str, str]) -> None:

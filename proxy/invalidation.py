@@ -63,12 +63,14 @@ class Invalidation:
                 await self._publish(key)
 
     async def compiled(self, scene_id: uuid.UUID, project_id: uuid.UUID | None,
-                       mapping: tuple[int, dict[str, object]] | None) -> None:
+                       mapping: tuple[int, dict[str, object]] | None, *, purge_edge: bool = True) -> None:
         """A compile outcome was recorded: the new mapping goes to L2 (versioned, so an older one
-        cannot overwrite it), then every node drops its L1 copy and re-reads it."""
+        cannot overwrite it), then every node drops its L1 copy and re-reads it. `purge_edge=False`:
+        the compile is part of a write through our API, whose write_done purges the edge once."""
         self.mappings.invalidate(scene_id)
         self.projects_changed([project_id] if project_id is not None else [])
-        self.purge_edge(scene_id, [project_id] if project_id is not None else [])
+        if purge_edge:
+            self.purge_edge(scene_id, [project_id] if project_id is not None else [])
         if self.shared is None:
             return
         if mapping is not None:
@@ -92,15 +94,22 @@ class Invalidation:
             self.project_mappings.clear()
 
     async def write_done(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
-        """A write through our API is over (saved, compiled or not): purge the edge now and wait,
-        briefly (PROXY_EDGE_PURGE_WAIT_SECONDS), so its author's next view through the edge is the
-        new one. The delayed purge its save and compile asked for still follows (it covers a node
-        that re-read the old mapping meanwhile)."""
+        """A write through our API is over (saved, compiled or not): its one edge purge. It goes out
+        now, and the write waits for it briefly (PROXY_EDGE_PURGE_WAIT_SECONDS), so its author's next
+        view through the edge is the new one; with no wait it is queued like any other.
+
+        Exactly once per write: the save and the compile asked for no purge of their own, and every
+        node's listener hears the write's NOTIFY marked as ours (`SceneChange.writer`) and leaves it
+        to this node. By now every node has had the save's invalidation for the length of the
+        compile; a node that read the old row just before the write and answers the edge only after
+        this purge would leave the old pointer there until the edge TTL (PROXY_EDGE_MAX_STALE_SECONDS)."""
         if self.edge is None:
             return
         keys = [scene_key(scene_id), *(project_key(p) for p in project_ids if p is not None)]
         if self.edge.wait > 0:
             await self.edge.purge_now(keys, self.edge.wait)
+        else:
+            self.edge.request(keys)
 
     def purge_edge(self, scene_id: uuid.UUID, project_ids: Iterable[uuid.UUID | None]) -> None:
         """Drop the scene's and its projects' pointers from every edge (queued, batched, coalesced)."""

@@ -15,6 +15,12 @@ costs no database query: every write to a scene of the project (create, edit, re
 touches the project id's stamp on the invalidation board and publishes it to the other nodes, and
 the mapping TTL bounds what rows written behind the proxy's back can hide. When the database is
 down, the last known module keeps being served (stale-if-error), as for scenes.
+
+A miss is cheap: the project's scenes are counted first (404/422 before anything else is read), then
+read as heads: ids, labels, compiled_hash and the hash the current source compiles to, which the
+database computes (`SceneRepository.project_heads`). A scene whose compiled_hash matches needs
+nothing more; only a stale scene's source is read, by id, to compile it. So a warm miss of 50 scenes
+of 64 KB moves about 50 short rows instead of 3.2 MB of code (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from cache.singleflight import SingleFlight
 from cache.tiers import ArtifactTiers
 from core import metrics
 from core.artifact import with_map_comment
-from core.scenes import DatabaseUnavailable, Scene, SceneRepository
+from core.scenes import DatabaseUnavailable, SceneHead, SceneRepository
 from proxy.errors import CompileError, ProjectNotFound, ProjectTooLarge, StorageUnavailable
 from proxy.project_module import ScenePart, assemble_with_offsets, index_map
 from proxy.service import CHANGED_WHILE_COMPILING, Built, CompilationService, Flight, Resolution
@@ -108,7 +114,9 @@ class ProjectBundles:
                 raise ProjectNotFound(str(project_id))
             if count > self.max_scenes:
                 raise ProjectTooLarge(f"project has more than {self.max_scenes} scenes; import them one by one")
-            scenes = await self.repo.list_project(project_id, self.max_scenes + 1)
+            # ids and hashes only: a scene whose artifact is current needs nothing more (its source
+            # is read, by id, only when it has to be compiled)
+            scenes = await self.repo.project_heads(project_id, self.max_scenes + 1, self.fingerprint)
         except DatabaseUnavailable:
             known = self.cache.last_known(project_id)
             if isinstance(known, ProjectBundle) and await self.tiers.contains(known.hash):
@@ -121,14 +129,14 @@ class ProjectBundles:
         self.cache.put(project_id, bundle, ticket, self.negative_ttl if transient else None)
         return bundle
 
-    async def _resolve_scenes(self, scenes: list[Scene], project_id: uuid.UUID,
+    async def _resolve_scenes(self, scenes: list[SceneHead], project_id: uuid.UUID,
                               admission: Callable[[], AbstractContextManager[None]]) -> tuple[ProjectBundle, bool]:
         """(the bundle, whether any scene in it is a fallback for a failure of ours)."""
         if not scenes:
             raise ProjectNotFound(str(project_id))
         if len(scenes) > self.max_scenes:
             raise ProjectTooLarge(f"project has more than {self.max_scenes} scenes; import them one by one")
-        known = [self.service.resolution_of(scene) for scene in scenes]
+        known = [self.service.resolution_for(scene, scene.code_hash) for scene in scenes]
         if any(r is None for r in known):  # some scene was never compiled (or its compiler changed)
             with admission():  # one admission for the project: its compiles are bounded below
                 known = await asyncio.gather(*(self._settle(s, r) for s, r in zip(scenes, known, strict=True)))
@@ -146,7 +154,7 @@ class ProjectBundles:
             h.update(f"{i.scene_id} {i.ref} {i.duration}\n{i.name!r}\n".encode())
         return h.hexdigest()[:16]
 
-    async def _settle(self, scene: Scene, known: Resolution | None) -> Resolution:
+    async def _settle(self, scene: SceneHead, known: Resolution | None) -> Resolution:
         if known is not None:
             return known
         async with self._compiles:
@@ -158,7 +166,7 @@ class ProjectBundles:
                 return Resolution(None, None, e.describe(), transient=True)
 
     @staticmethod
-    def _input(scene: Scene, resolution: Resolution) -> SceneInput:
+    def _input(scene: SceneHead, resolution: Resolution) -> SceneInput:
         if resolution.hash is not None:
             return SceneInput(str(scene.id), resolution.hash, resolution.error, None, scene.name, scene.duration)
         if resolution.transient and resolution.error in (None, CHANGED_WHILE_COMPILING):

@@ -24,7 +24,7 @@ from cache.singleflight import SingleFlight
 from cache.tiers import Artifact, ArtifactTiers
 from core import metrics
 from core.compiler import CompiledModule, CompileError, Compiler
-from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneRepository
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneHead, SceneRepository
 from proxy.compiler import render_error_module
 from proxy.errors import InvalidScene, SceneExists, SceneNotFound, StorageUnavailable
 from proxy.invalidation import Invalidation, SharedMappings
@@ -71,7 +71,7 @@ class Flight(Protocol):
     async def run(self, key: str, work: Callable[[], Awaitable[Built]]) -> Built: ...
 
 
-def version_of(scene: Scene) -> int:
+def version_of(scene: Scene | SceneHead) -> int:
     return int(scene.updated_at.timestamp() * 1_000_000) if scene.updated_at else 0
 
 
@@ -187,7 +187,7 @@ class CompilationService:
             return "ready"
         return "pending"
 
-    async def compile_scene(self, scene: Scene) -> Scene:
+    async def compile_scene(self, scene: Scene, *, purge_edge: bool = True) -> Scene:
         """Compile the scene's current code and record the outcome (compare-and-set on the code).
 
         Errors of the code are recorded; errors of ours (timeout, crash, overload) are not, so the
@@ -211,9 +211,9 @@ class CompilationService:
         await self.repo.record_compilation(scene.id, scene.tsx_code, outcome)
         fresh = await self.repo.get(scene.id)
         if fresh is None:  # deleted while it compiled: nobody may keep a mapping to it
-            await self.invalidation.scene_saved(scene.id, [scene.project_id])
+            await self.invalidation.scene_saved(scene.id, [scene.project_id], purge_edge=purge_edge)
             raise SceneNotFound(str(scene.id))
-        await self._announce(fresh, self.mappings.current(scene.id, ticket))
+        await self._announce(fresh, self.mappings.current(scene.id, ticket), purge_edge=purge_edge)
         return fresh
 
     async def create_scene(self, scene_id: uuid.UUID, code: str, name: str | None,
@@ -225,8 +225,9 @@ class CompilationService:
             raise SceneExists(str(scene_id)) from None
         except ValueError as e:
             raise InvalidScene(str(e)) from None
-        # its project's module gains a scene, even if the compile fails
-        await self.invalidation.scene_saved(scene.id, [project_id])
+        # its project's module gains a scene, even if the compile fails; the edge is purged once, when
+        # the write is over (write_done), not for the save and again for the compile
+        await self.invalidation.scene_saved(scene.id, [project_id], purge_edge=False)
         try:
             return await self._compile_on_write(scene)
         finally:
@@ -236,8 +237,8 @@ class CompilationService:
         scene = await self.repo.update_code(scene_id, code, name)
         if scene is None:
             raise SceneNotFound(str(scene_id))
-        # even if the compile below fails, nobody keeps the old mappings
-        await self.invalidation.scene_saved(scene.id, [scene.project_id])
+        # even if the compile below fails, nobody keeps the old mappings (the edge: once, in write_done)
+        await self.invalidation.scene_saved(scene.id, [scene.project_id], purge_edge=False)
         try:
             return await self._compile_on_write(scene)
         finally:
@@ -245,18 +246,18 @@ class CompilationService:
 
     async def _compile_on_write(self, scene: Scene) -> Scene:
         try:
-            return await self.compile_scene(scene)
+            return await self.compile_scene(scene, purge_edge=False)  # the write's one purge follows
         except CompileError:
             return scene  # saved; a timeout/overload leaves it pending for the next request
 
-    async def _announce(self, scene: Scene, current: bool = True) -> None:
+    async def _announce(self, scene: Scene, current: bool = True, *, purge_edge: bool = True) -> None:
         """`current`: no change arrived since the row was read; else the Redis copy is dropped, not
         written, so what this process read cannot outlive a change another one heard of."""
         resolution = self.resolution_of(scene)
         mapping = None
         if current and resolution is not None and resolution.hash is not None:
             mapping = (resolution.version, resolution.to_json())
-        await self.invalidation.compiled(scene.id, scene.project_id, mapping)
+        await self.invalidation.compiled(scene.id, scene.project_id, mapping, purge_edge=purge_edge)
 
     async def announce_recorded(self, scene: Scene, outcome: Compilation) -> None:
         """A compile of `scene`'s current code was recorded elsewhere (backfill): the same
@@ -270,8 +271,12 @@ class CompilationService:
 
     async def scene_changed(self, change: SceneChange, *, publish: bool = False) -> None:
         """A row changed behind our back (a NOTIFY, or POST /api/scenes/{id}/changed): drop what
-        every cache holds for it, then compile it so the first view after the edit does not wait."""
+        every cache holds for it, then compile it so the first view after the edit does not wait.
+        The echo of a write through a proxy's API (`change.writer`) is only dropped here: its node
+        compiles it and purges the edge once for it."""
         await self.invalidation.scene_saved(change.scene_id, change.project_ids, publish=publish, purge_edge=False)
+        if change.writer is not None:
+            return
         # the edge is purged once that compile is over: with the purge the compile's own announcement
         # asks for, and every other node's, it leaves as one purge
         self.compile_soon(change.scene_id,
@@ -379,8 +384,11 @@ class CompilationService:
 
     def resolution_of(self, scene: Scene) -> Resolution | None:
         """What the scene row says, when it says something definite (None: stale, compile first)."""
+        return self.resolution_for(scene, self.compiler.hash_of(scene.tsx_code))
+
+    def resolution_for(self, scene: Scene | SceneHead, current: str) -> Resolution | None:
+        """resolution_of for a row whose current code hashes to `current` (a head: the database hashed it)."""
         version = version_of(scene)
-        current = self.compiler.hash_of(scene.tsx_code)
         if scene.compiled_hash == current and scene.compiled_url and not scene.compilation_error:
             return Resolution(current, self.url_for(current), None, version)
         if scene.compilation_error and recorded_for_other_source(scene.compilation_error, current):
@@ -410,7 +418,7 @@ class CompilationService:
             return known
         return Resolution(None, None, CHANGED_WHILE_COMPILING, version_of(scene), transient=True)
 
-    def _last_good(self, scene: Scene, error: str, transient: bool = False) -> Resolution:
+    def _last_good(self, scene: Scene | SceneHead, error: str, transient: bool = False) -> Resolution:
         if scene.compiled_hash:
             return Resolution(scene.compiled_hash, self.url_for(scene.compiled_hash), error, version_of(scene),
                               transient)

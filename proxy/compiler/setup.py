@@ -15,6 +15,8 @@ from pathlib import Path
 
 import orjson
 
+from core.scenes import source_hash
+
 # Bump when the Python side changes what reaches the worker or how replies become modules.
 PIPELINE_REVISION = "1"
 
@@ -148,8 +150,7 @@ class CompilerSetup:
                    source_maps)
 
     def hash_of(self, source: str) -> str:
-        data = self.fingerprint.encode() + b"\n" + source.encode("utf-8", "surrogatepass")
-        return _digest(data)
+        return source_hash(self.fingerprint, source)  # the databases compute it too (project misses)
 
     def worker_config(self, work_dir: Path) -> bytes:
         return orjson.dumps({**self.options, "importMap": self.import_map, "workDir": str(work_dir),

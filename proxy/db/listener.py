@@ -1,8 +1,10 @@
 """LISTEN for the product's own writes to the scene table (the trigger migrate() installs).
 
 The product's add and edit tools write "tsxCode" in their own transactions, never through our API;
-the trigger NOTIFYs `{id, projectId, oldProjectId}` at commit, and this listener hands each change
-to the domain (`on_change`), which drops the cached mappings and starts a compile.
+the trigger NOTIFYs `{id, projectId, oldProjectId, writer}` at commit, and this listener hands each
+change to the domain (`on_change`), which drops the cached mappings and starts a compile. `writer`
+is set when the write came through a proxy's own API (the echo of our write): the writing node
+compiles and purges the edge itself, so the listeners do neither.
 
 LISTEN needs a session of its own, so it runs on the direct URL (a transaction pooler would hand
 the session to someone else). Notifications sent while the connection is down are lost: after every
@@ -51,7 +53,8 @@ def parse_notification(payload: str) -> SceneChange | None:
         with contextlib.suppress(TypeError, ValueError):
             if data.get(key) is not None:
                 projects.append(uuid.UUID(str(data[key])))
-    return SceneChange(scene_id, tuple(dict.fromkeys(projects)))
+    writer = data.get("writer")
+    return SceneChange(scene_id, tuple(dict.fromkeys(projects)), writer if isinstance(writer, str) and writer else None)
 
 
 class SceneListener:

@@ -36,7 +36,7 @@ import asyncpg
 import asyncpg.exceptions as pg_errors
 
 from config.settings import Settings
-from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneHead, SchemaMismatch
 from proxy.db import schema
 
 T = TypeVar("T")
@@ -109,6 +109,15 @@ _CLOSE_FAILURES: tuple[type[BaseException], ...] = (TimeoutError, *_UNAVAILABLE)
 def _advisory_key(table: str) -> int:
     digest = hashlib.sha256(f"artifact-proxy:migrate:{table}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _ours(conn: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Record | None:
+    """One write of our API, marked for the NOTIFY trigger (`writer` in its payload) by a
+    transaction-local setting: a pooler in transaction mode keeps it on the one server connection,
+    and it is gone at commit. A fresh id per write (it shows in the listener's debug log)."""
+    async with conn.transaction():
+        await conn.execute(f"SELECT set_config('{schema.WRITER_SETTING}', $1, true)", uuid.uuid4().hex)
+        return await conn.fetchrow(sql, *args)
 
 
 class PostgresSceneRepository:
@@ -342,14 +351,18 @@ class PostgresSceneRepository:
         """NOTIFY the proxy when the product (or anyone) changes a scene's code, project, deletion,
         or its place and labels in the project.
 
-        The payload is JSON {id, projectId, oldProjectId}; NOTIFY is delivered at commit, so a
+        The payload is JSON {id, projectId, oldProjectId, writer}; NOTIFY is delivered at commit, so a
         listener that reads the row afterwards sees the new code. A trigger that is already there
         (same function body) is left alone, so a restart takes no lock on the product's table."""
         c = self.columns
         function = schema.trigger_function_name(self._table_name)
         channel = schema.notify_channel(self._table_name)
+        # `writer`: set by our own API's writes (transaction-local), so every listener knows the
+        # writing node purges the edge and compiles, and leaves both to it (one purge per write)
+        writer = f"NULLIF(current_setting('{schema.WRITER_SETTING}', true), '')"
         def notify(row: str, extra: str = "") -> str:
-            payload = f"json_build_object('id', {row}.id, 'projectId', {row}.{c.project_id}{extra})::text"
+            payload = (f"json_build_object('id', {row}.id, 'projectId', {row}.{c.project_id}{extra}, "
+                       f"'writer', {writer})::text")
             return f"PERFORM pg_notify('{channel}', {payload});"
 
         # what changes an answer: the code, the project, deletion, and the project module's order and labels
@@ -437,7 +450,7 @@ class PostgresSceneRepository:
         )
         args = (scene_id, tsx_code, project_id, *(v for _, v in given))
         try:
-            row = await self._run("create", lambda conn: conn.fetchrow(sql, *args), retry=False)
+            row = await self._run("create", lambda conn: _ours(conn, sql, *args), retry=False)
         except pg_errors.UniqueViolationError:
             raise KeyError(scene_id) from None
         except pg_errors.ForeignKeyViolationError:
@@ -451,10 +464,10 @@ class PostgresSceneRepository:
         c = self.columns
         sql = (
             f"UPDATE {self._table} SET {c.tsx_code} = $2, {c.name} = COALESCE($3, {c.name}), "
-            f"{c.updated_at} = now(), {c.revision} = {c.revision} + 1 "
+            f"{c.updated_at} = now(), {c.revision} = {c.revision} + 1, compilation_error = NULL "
             f"WHERE id = $1 AND {c.live} {self._returning}"
         )
-        row = await self._run("update_code", lambda conn: conn.fetchrow(sql, scene_id, tsx_code, name))
+        row = await self._run("update_code", lambda conn: _ours(conn, sql, scene_id, tsx_code, name))
         return schema.row_to_scene(row) if row is not None else None
 
     async def record_compilation(self, scene_id: uuid.UUID, compiled_code: str, result: Compilation) -> bool:
@@ -491,6 +504,14 @@ class PostgresSceneRepository:
         sql = f"{self._select} WHERE {c.project_id} = $1 AND {c.live} ORDER BY {c.project_order} LIMIT $2"
         rows = await self._run("list_project", lambda conn: conn.fetch(sql, project_id, limit))
         return [schema.row_to_scene(r) for r in rows]
+
+    async def project_heads(self, project_id: uuid.UUID, limit: int, fingerprint: str) -> list[SceneHead]:
+        schema.check_limit(limit)
+        c = self.columns
+        sql = (f"SELECT {c.head}, {schema.pg_source_hash('$3', c.tsx_code)} AS code_hash FROM {self._table} "
+               f"WHERE {c.project_id} = $1 AND {c.live} ORDER BY {c.project_order} LIMIT $2")
+        rows = await self._run("project_heads", lambda conn: conn.fetch(sql, project_id, limit, fingerprint))
+        return [schema.row_to_head(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:
         # a row with an error keeps its last good hash but not that hash's code: skip those

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.settings import SCENE_COLUMN_DEFAULTS
-from core.scenes import Compilation, Scene, SceneChange
+from core.scenes import Compilation, Scene, SceneChange, SceneHead
 
 SCHEMA_VERSION = 2  # 2: the product's camelCase shape (1 was our own snake_case table)
 FLAG_TABLE = "artifact_proxy_flag"
@@ -73,6 +73,18 @@ class SceneColumns:
             f"{self.created_at} AS created_at",
         ))
         self.live = f"{self.deleted_at} IS NULL"
+        # a project miss: everything but the source (`code_hash` is an expression each backend gives)
+        self.head = ", ".join((
+            "id",
+            f"{self.name} AS name",
+            f"{self.project_id} AS project_id",
+            f"COALESCE({self.updated_at}, {self.created_at}) AS updated_at",
+            "compiled_url",
+            "compiled_hash",
+            "compilation_error",
+            f"{self.order} AS scene_order",
+            f"{self.duration} AS duration",
+        ))
         self.project_order = f"{self.order}, {self.created_at}, id"
 
     def missing(self, existing: set[str]) -> dict[str, str]:
@@ -98,6 +110,8 @@ def trigger_function_name(table: str) -> str:
 
 
 TRIGGER_NAME = "artifact_proxy_notify"
+# a custom setting our API's writes set for their transaction; the trigger puts it in the payload
+WRITER_SETTING = "artifact_proxy.writer"
 
 
 UNKNOWN_COMPILE_ERROR = "compilation failed"
@@ -211,6 +225,31 @@ def to_iso(dt: datetime) -> str:
 def change_of(scene_id: Any, *project_ids: Any) -> SceneChange:
     ids = tuple(dict.fromkeys(p for p in (to_uuid(v) for v in project_ids) if p is not None))
     return SceneChange(required_uuid(scene_id), ids)
+
+
+# core.scenes.source_hash in SQL: the database hashes the code where it lives and sends 16 hex
+# characters instead of the source. PostgreSQL 11+ (sha256); `fingerprint` is a bound text parameter.
+def pg_source_hash(fingerprint_param: str, code_column: str) -> str:
+    return (f"left(encode(sha256(convert_to({fingerprint_param}::text || E'\\n' || {code_column}, 'UTF8')), "
+            f"'hex'), {MAX_HASH_LENGTH})")
+
+
+SQLITE_SOURCE_HASH = "artifact_proxy_source_hash"  # registered on every connection (sqlite.py)
+
+
+def row_to_head(row: Mapping[str, Any] | Any) -> SceneHead:
+    return SceneHead(
+        id=required_uuid(row["id"]),
+        code_hash=row["code_hash"],
+        name=row["name"],
+        project_id=to_uuid(row["project_id"]),
+        updated_at=to_datetime(row["updated_at"]),
+        compiled_url=row["compiled_url"],
+        compiled_hash=row["compiled_hash"],
+        compilation_error=row["compilation_error"],
+        order=int(row["scene_order"] or 0),
+        duration=None if row["duration"] is None else int(row["duration"]),
+    )
 
 
 def row_to_scene(row: Mapping[str, Any] | Any) -> Scene:

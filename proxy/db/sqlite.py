@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import aiosqlite
 
 from config.settings import Settings
-from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SchemaMismatch
+from core.scenes import Compilation, DatabaseUnavailable, Scene, SceneChange, SceneHead, SchemaMismatch, source_hash
 from proxy.db import schema
 
 T = TypeVar("T")
@@ -91,6 +91,8 @@ class SqliteSceneRepository:
         conn = await aiosqlite.connect(self._path, isolation_level=None, timeout=self._timeout)
         try:
             conn.row_factory = sqlite3.Row
+            # the hash is computed inside SQLite's thread, so the source is never handed to the event loop
+            await conn.create_function(schema.SQLITE_SOURCE_HASH, 2, source_hash, deterministic=True)
             await conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             if writer:
                 await self._enable_wal(conn)
@@ -330,7 +332,7 @@ class SqliteSceneRepository:
         c = self.columns
         sql = (
             f"UPDATE {self._table} SET {c.tsx_code} = ?, {c.name} = COALESCE(?, {c.name}), {c.updated_at} = ?, "
-            f"{c.revision} = {c.revision} + 1 WHERE id = ? AND {c.live} {self._returning}"
+            f"{c.revision} = {c.revision} + 1, compilation_error = NULL WHERE id = ? AND {c.live} {self._returning}"
         )
         params = (tsx_code, name, schema.to_iso(schema.utc_now()), _id(scene_id))
 
@@ -383,6 +385,14 @@ class SqliteSceneRepository:
             f"{self._select} WHERE {c.project_id} = ? AND {c.live} ORDER BY {c.project_order} LIMIT ?",
             (_id(project_id), limit))
         return [schema.row_to_scene(r) for r in rows]
+
+    async def project_heads(self, project_id: uuid.UUID, limit: int, fingerprint: str) -> list[SceneHead]:
+        schema.check_limit(limit)
+        c = self.columns
+        sql = (f"SELECT {c.head}, {schema.SQLITE_SOURCE_HASH}(?, {c.tsx_code}) AS code_hash FROM {self._table} "
+               f"WHERE {c.project_id} = ? AND {c.live} ORDER BY {c.project_order} LIMIT ?")
+        rows = await self._read("project_heads", sql, (fingerprint, _id(project_id), limit))
+        return [schema.row_to_head(r) for r in rows]
 
     async def find_code_by_hash(self, compiled_hash: str) -> str | None:
         # a row with an error keeps its last good hash but not that hash's code: skip those

@@ -76,6 +76,8 @@ def test_alert_rules_cover_the_four_conditions() -> None:
         "ArtifactProxyCacheHitRatioLow": ("15m", "0.9"),
         "ArtifactProxyCachedLatencyHigh": (None, "0.05"),
         "ArtifactProxyNotReady": (None, "== 0"),
+        "ArtifactProxyEdgePurgesFailing": ("10m", "0.5"),
+        "ArtifactProxyEdgePurgesExpired": (None, 'outcome="expired"'),
     }
     for name, (duration, threshold) in expected.items():
         rule = rules[name]

@@ -426,14 +426,14 @@ async def test_a_repeat_view_reads_no_database_until_a_scene_of_the_project_is_w
     (scene,) = await project_scenes(client, project, titled("cached one"))
     repo = client.app[CTX].repo
     listed = 0
-    list_project = repo.list_project
+    project_heads = repo.project_heads
 
     async def counted(*args: Any) -> Any:
         nonlocal listed
         listed += 1
-        return await list_project(*args)
+        return await project_heads(*args)
 
-    repo.list_project = counted  # type: ignore[method-assign]
+    repo.project_heads = counted  # type: ignore[method-assign]
 
     async def settled() -> web.Response:
         """The answer after a write, once the database's own notice of it (PostgreSQL's trigger,
@@ -519,10 +519,10 @@ def count_calls(repo: Any, *names: str) -> dict[str, int]:
 async def test_an_unknown_project_is_refused_once_then_from_cache_until_a_scene_joins_it(
         client: TestClient) -> None:
     project = uuid.uuid4()
-    calls = count_calls(client.app[CTX].repo, "count_project", "list_project")
+    calls = count_calls(client.app[CTX].repo, "count_project", "project_heads")
     for _ in range(5):
         assert (await project_get(client, project)).status == 404
-    assert calls == {"count_project": 1, "list_project": 0}  # counted once; no source was read
+    assert calls == {"count_project": 1, "project_heads": 0}  # counted once; no source was read
 
     await create(client, titled("the first scene"), projectId=str(project))  # a write voids the refusal
     assert (await project_get(client, project)).status == 200
@@ -534,21 +534,65 @@ async def test_a_project_over_the_scene_limit_is_refused_before_any_source_is_re
         update={"project_max_scenes": 2})))
     project = uuid.uuid4()
     await project_scenes(client, project, titled("one"), titled("two"), titled("three"))
-    calls = count_calls(client.app[CTX].repo, "count_project", "list_project")
+    calls = count_calls(client.app[CTX].repo, "count_project", "project_heads")
 
     answers = await asyncio.gather(*(project_get(client, project) for _ in range(10)))
 
     assert {r.status for r in answers} == {422}
-    assert calls == {"count_project": 1, "list_project": 0}  # ten concurrent misses, one count, no sources
+    assert calls == {"count_project": 1, "project_heads": 0}  # ten concurrent misses, one count, no sources
 
 
 async def test_concurrent_misses_for_one_project_read_the_database_once(client: TestClient) -> None:
     project = uuid.uuid4()
     await project_scenes(client, project, titled("flight one"), titled("flight two"))
     client.app[CTX].projects.cache.clear()  # a cold process
-    calls = count_calls(client.app[CTX].repo, "count_project", "list_project")
+    calls = count_calls(client.app[CTX].repo, "count_project", "project_heads")
 
     answers = await asyncio.gather(*(project_get(client, project) for _ in range(20)))
 
     assert {r.status for r in answers} == {200} and len({r.headers["ETag"] for r in answers}) == 1
-    assert calls == {"count_project": 1, "list_project": 1}
+    assert calls == {"count_project": 1, "project_heads": 1}
+
+
+SOURCE_READS = ("get", "list_project", "list_after", "find_code_by_hash")  # every read that returns code
+
+
+async def test_a_warm_project_miss_reads_hashes_not_sources_and_an_edit_reads_only_that_scene(
+        client: TestClient, tmp_path: Path) -> None:
+    project = uuid.uuid4()
+    scenes = await project_scenes(client, project, titled("warm one"), titled("warm two"), titled("warm three"))
+    first = await project_get(client, project)
+    await asyncio.sleep(0.3)  # the creates' own notices (PostgreSQL's trigger) have arrived
+    ctx = client.app[CTX]
+    ctx.projects.cache.clear()  # a miss in a process whose scenes are compiled (another node, a restart)
+    ctx.service.mappings.clear()
+    calls = count_calls(ctx.repo, "count_project", "project_heads", *SOURCE_READS)
+
+    again = await project_get(client, project)
+
+    assert again.status == 200 and again.headers["ETag"] == first.headers["ETag"]
+    assert calls == {"count_project": 1, "project_heads": 1, **dict.fromkeys(SOURCE_READS, 0)}
+
+    # an edit written behind the proxy's back (no invalidation here): the next miss finds that one
+    # scene stale by its hash, reads that scene's source alone, and serves a new module
+    edited = uuid.UUID(scenes[1]["id"])
+    assert await ctx.repo.update_code(edited, titled("warm two, edited")) is not None
+    ctx.projects.cache.clear()
+    calls.update(dict.fromkeys(calls, 0))
+    got: list[uuid.UUID] = []
+    counted_get = ctx.repo.get
+
+    async def get(scene_id: uuid.UUID) -> Any:
+        got.append(scene_id)
+        return await counted_get(scene_id)
+
+    ctx.repo.get = get
+
+    after = await project_get(client, project)
+
+    assert after.status == 200 and after.headers["ETag"] != first.headers["ETag"]
+    assert calls["project_heads"] == 1 and calls["list_project"] == 0
+    # the edited scene's row (to compile it, then its recorded outcome), and no other scene's
+    assert got and set(got) == {edited}
+    rendered, _ = await evaluate(client, module_path(project), tmp_path, [str(edited)])
+    assert rendered[str(edited)]["texts"]["0"] == "warm two, edited"

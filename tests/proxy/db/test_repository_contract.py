@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from config.settings import Settings
+from core.scenes import source_hash
 from proxy.db import Compilation, SceneRepository
 from tests.proxy.db import raw
 
@@ -92,6 +93,21 @@ async def test_update_code_replaces_code_and_keeps_compilation_columns(repo: Sce
     assert (updated.compiled_hash, updated.compiled_url, updated.compiled_at) == (
         compiled.compiled_hash, compiled.compiled_url, compiled.compiled_at,
     )
+    assert await repo.get(sid) == updated
+
+
+async def test_an_edit_clears_the_recorded_error_and_keeps_the_last_good_artifact(repo: SceneRepository) -> None:
+    sid = uuid.uuid4()
+    await repo.create(sid, CODE, "Intro", uuid.uuid4())
+    assert await repo.record_compilation(sid, CODE, OK)
+    assert await repo.record_compilation(sid, CODE, FAILED)
+    failed = await repo.get(sid)
+    assert failed is not None and failed.compilation_error == FAILED.error
+
+    updated = await repo.update_code(sid, NEW_CODE)
+
+    assert updated is not None and updated.compilation_error is None  # the error was the old code's
+    assert (updated.compiled_hash, updated.compiled_url) == (OK.hash, OK.url)
     assert await repo.get(sid) == updated
 
 
@@ -209,6 +225,35 @@ async def test_list_project_returns_only_that_projects_scenes_in_creation_order(
     assert all(s.project_id == project and type(s.project_id) is uuid.UUID for s in scenes)
     assert scenes[0] == await repo.get(mine[0])  # full rows, compilation included
     assert len(await repo.list_project(other, 100)) == 3
+
+
+async def test_project_heads_carry_the_database_computed_source_hash_and_no_source(
+    repo: SceneRepository, db_settings: Settings,
+) -> None:
+    project = uuid.uuid4()
+    codes = [CODE, "const s = 'héllo 🌍 \\n \\u2028 \"q\"\t';\r\nexport default () => null;\n",
+             "// 64 KB\n" + "x" * 65_536, "名前 = ' \\x00 ' // escapes stay text"]
+    ids = [uuid.uuid4() for _ in codes]
+    for sid, code in zip(ids, codes, strict=True):
+        await repo.create(sid, code, None, project)
+    await repo.record_compilation(ids[0], CODE, OK)
+    gone = uuid.uuid4()
+    await repo.create(gone, CODE, None, project)
+    await raw.execute(db_settings, f"UPDATE \"{TABLE}\" SET deleted_at = {raw.now_sql(db_settings)} "
+                                   f"WHERE id = '{gone}'")
+    fingerprint = "esbuild@0.25 options@abc runtime@é"
+
+    heads = await repo.project_heads(project, 100, fingerprint)
+
+    full = await repo.list_project(project, 100)
+    assert [h.id for h in heads] == [s.id for s in full] == ids  # same rows, same order, no deleted one
+    assert [h.code_hash for h in heads] == [source_hash(fingerprint, code) for code in codes]
+    assert heads[1].code_hash != source_hash("another fingerprint", codes[1])
+    assert not hasattr(heads[0], "tsx_code")
+    assert (heads[0].compiled_hash, heads[0].compiled_url, heads[0].compilation_error) == (OK.hash, OK.url, None)
+    assert [(h.name, h.order, h.duration, h.updated_at) for h in heads] == [
+        (s.name, s.order, s.duration, s.updated_at) for s in full]
+    assert len(await repo.project_heads(project, 2, fingerprint)) == 2
 
 
 async def test_list_project_follows_the_products_order_then_creation_time(

@@ -1,5 +1,6 @@
-"""Three proxy nodes sharing Redis, a real Varnish in front: every node hears the product's write
-(NOTIFY), and the edge is purged once for it, not once per node."""
+"""Three proxy nodes sharing Redis, a real Varnish in front: every node hears each write's NOTIFY
+(the product's, and our API's own, marked as ours), and the edge is purged once for it, not once per
+node nor once per step of the write."""
 
 from __future__ import annotations
 
@@ -61,3 +62,44 @@ async def test_three_nodes_hearing_one_product_write_purge_the_edge_once(  # typ
         await asyncio.sleep(2.5)  # anything a slower node would still send
         assert varnish.counter("MAIN.bans_added") - bans == 1
         assert await purges_sent() - sent == 1
+
+
+async def test_three_nodes_purge_the_edge_once_for_a_write_through_the_api(  # type: ignore[no-untyped-def]
+        spawn_server, varnish_factory, shared_settings: Settings) -> None:
+    """Every node hears the NOTIFY of an API write too, marked as ours: the writing node purges once."""
+    first = free_port()
+    varnish = varnish_factory(first)
+    env = node_env(shared_settings, edge_purge=varnish.purge_url, edge_purge_delay_seconds="0.5")
+    nodes = [spawn_server(port=first, **env), spawn_server(**env), spawn_server(**env)]
+    scene_id, project_id = uuid.uuid4(), uuid.uuid4()
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        async def view() -> str:
+            async with http.get(f"{varnish.base}/api/components/{scene_id}", allow_redirects=False) as r:
+                assert r.status == 302
+                return r.headers["Location"]
+
+        async def settled() -> tuple[int, int]:
+            """(BANs Varnish took, purges the nodes sent), once anything a slower node would send is out."""
+            await asyncio.sleep(2.5)  # five times the queue's delay: the listeners' and compiles' share
+            total = 0
+            for node in nodes:
+                async with http.get(f"{node.base}/metrics") as r:
+                    for line in (await r.text()).splitlines():
+                        if line.startswith("artifact_proxy_edge_purges_total{") and 'outcome="ok"' in line:
+                            total += int(float(line.rsplit(" ", 1)[1]))
+            return varnish.counter("MAIN.bans_added"), total
+
+        bans, sent = await settled()
+        async with http.post(f"{nodes[1].base}/api/scenes", headers=auth,
+                             json={"id": str(scene_id), "projectId": str(project_id),
+                                   "tsxCode": SCENE.format(n="one")}) as r:
+            assert r.status == 201
+        created = await settled()
+        assert created == (bans + 1, sent + 1)
+        old = await view()
+        async with http.put(f"{nodes[2].base}/api/scenes/{scene_id}", headers=auth,
+                            json={"tsxCode": SCENE.format(n="two")}) as r:
+            assert r.status == 200
+        assert await view() != old  # the PUT returned after its purge
+        assert await settled() == (created[0] + 1, created[1] + 1)

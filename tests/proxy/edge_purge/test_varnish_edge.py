@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import asyncpg
+import pytest
 
 from config import Settings
 from tests.proxy.edge_purge.conftest import SCENE, Edge
@@ -162,3 +164,29 @@ async def test_the_edge_takes_purges_by_url_and_by_key_only_from_allowed_address
                                  headers={"X-Purge-Keys": f"scene-{scene_id}"}) as r:
         assert r.status == 403
     assert (await edge.view(scene_id)).headers["X-Cache"] == "HIT"
+
+
+@pytest.mark.parametrize("database", ["postgres", "sqlite"])
+async def test_an_api_write_purges_the_edge_exactly_once(edge_factory, database: str,  # type: ignore[no-untyped-def]
+                                                         tmp_path: Path) -> None:
+    """With the trigger and its listener (PostgreSQL: the write's NOTIFY echo is heard) and without
+    them (SQLite): one BAN per create and per edit, and the edit is at the edge when the PUT returns."""
+    settings = {"database_url": f"sqlite:///{tmp_path / 'edge.sqlite3'}"} if database == "sqlite" else {}
+    edge = await edge_factory(**settings)
+    ok = 'artifact_proxy_edge_purges_total{outcome="ok",purger="varnish"}'
+
+    async def settled() -> tuple[int, float]:
+        await asyncio.sleep(1.0)  # well past the queue's 0.1 s delay and the NOTIFY echo
+        return edge.varnish.counter("MAIN.bans_added"), await edge.metric(ok)
+
+    bans, sent = await settled()
+    scene_id = await edge.create("purged once", uuid.uuid4())
+    after_create = await settled()
+    assert after_create == (bans + 1, sent + 1)
+    old = (await edge.view(scene_id)).headers["Location"]
+    assert (await edge.view(scene_id)).headers["X-Cache"] == "HIT"
+
+    await edge.edit(scene_id, "purged once, edited")
+
+    assert (await edge.view(scene_id)).headers["Location"] != old  # the one purge came first
+    assert await settled() == (after_create[0] + 1, after_create[1] + 1)
