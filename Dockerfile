@@ -13,9 +13,9 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY client/build.mjs client/package.json client/
 COPY client/src/ client/src/
 COPY runtime/ runtime/
-RUN node runtime/build.mjs
-# the scene client served at /runtime/scene-client.js (built with the esbuild installed above)
-RUN node client/build.mjs
+# the host runtime, then the scene client served at /runtime/scene-client.js (both built with the
+# esbuild installed above)
+RUN node runtime/build.mjs && node client/build.mjs
 
 # --- 2. Python: the package and its dependencies in a virtualenv -----------------------------------
 FROM python:3.11-slim-bookworm AS python-build
