@@ -63,6 +63,7 @@ def build_context(settings: Settings) -> AppContext:
         failures=FailureMemory(settings.failure_backoff_seconds, settings.failure_backoff_max_seconds,
                                cluster.tier if cluster else None),
         record_failures_after=settings.failure_record_after,
+        source_maps=settings.source_maps,
         retry_claim_seconds=2 * settings.compile_timeout_seconds + 1)
     return AppContext(settings=settings, repo=repo, store=store, compiler=compiler, tiers=tiers,
                       service=service, cors=Cors(settings.cors_origin_list), flags=Flags(repo),

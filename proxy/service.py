@@ -84,7 +84,7 @@ class CompilationService:
                  negative_ttl: float, shared: SharedMappings | None = None,
                  invalidation: Invalidation | None = None, background_compiles: int = 2,
                  failures: FailureMemory | None = None, record_failures_after: int = 3,
-                 retry_claim_seconds: float = 30.0) -> None:
+                 retry_claim_seconds: float = 30.0, source_maps: bool = True) -> None:
         self.repo = repo
         self.compiler = compiler
         self.tiers = tiers
@@ -105,6 +105,8 @@ class CompilationService:
         self.record_failures_after = record_failures_after
         self.retry_claim_seconds = retry_claim_seconds
         self._retries: set[asyncio.Task[None]] = set()
+        self.source_maps = source_maps  # whether the compiler writes maps (a lost one is then rebuilt)
+        self._map_repairs: SingleFlight[str, CompiledModule] = SingleFlight()  # a rare repair: per process
 
     def url_for(self, hash: str) -> str:
         return f"{self.base}/components/{hash}.js"
@@ -431,8 +433,27 @@ class CompilationService:
     # --- the artifact route ---------------------------------------------------------------------
 
     async def source_map(self, hash: str) -> Artifact | None:
-        """The artifact's source map, or None (maps off when it was compiled, an error module, lost).
-        Never compiled for: maps are optional, and a module without its map works the same."""
+        """The artifact's source map, or None (maps off, an error module, no scene owns the hash).
+        A map lost from storage is rebuilt from the scene that owns the hash, as a lost module is:
+        error reports would otherwise lose their TSX lines for good. The tiers remember a miss for
+        seconds, so a stream of requests for one lost map costs one compile."""
+        found = await self.tiers.get_map(hash)
+        if found is not None or not self.source_maps:
+            return found
+        code = await self.repo.find_code_by_hash(hash)
+        if code is None or self.compiler.hash_of(code) != hash:
+            return None
+        known = await self.failures.check(hash, self.retry_claim_seconds)
+        if known is not None and not known[1]:
+            return None  # this code failed us lately (timeout, crash): no compile before its back-off
+        log.warning("source map missing from storage; recompiling", extra={"event": "repair", "hash": hash})
+        try:
+            module, _ = await self._map_repairs.do(hash, lambda: self.compile_measured(hash, code, None))
+        except CompileError:
+            return None
+        if module.map is None or module.hash != hash:
+            return None
+        await self.tiers.put_map(hash, module.map)
         return await self.tiers.get_map(hash)
 
     async def artifact(self, hash: str) -> Artifact | None:

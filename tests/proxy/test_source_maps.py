@@ -94,18 +94,25 @@ async def test_the_map_is_served_exactly_like_its_module(client: TestClient) -> 
     assert preflight.status == 204 and preflight.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example.com")
 
 
-async def test_a_missing_map_is_a_404_and_the_module_still_serves(client: TestClient) -> None:
+async def test_a_map_lost_from_storage_is_rebuilt_from_its_scene_and_an_unowned_one_is_a_404(
+        client: TestClient) -> None:
     scene = await create(client, OTHER)
     h = scene["compiledHash"]
     store = client.app[CTX].store
+    stored = await store.get(h, "map")
+    assert stored is not None
     await store.delete(h, "map")
+    assert (await client.get(f"/components/{h}.js")).status == 200  # the module never needs its map
     r = await client.get(f"/components/{h}.js.map")
-    assert r.status == 404 and r.headers["Access-Control-Allow-Origin"] == "*"
-    assert (await client.get(f"/components/{h}.js")).status == 200
+    assert r.status == 200 and await r.read() == stored  # the same map, compiled again from the scene
+    assert await store.get(h, "map") == stored
     r = await client.get(f"/api/components/{scene['id']}/original-position?line=1&column=1")
-    assert r.status == 404 and (await r.json())["error"]["code"] == "no_source_map"
-    # an artifact that never existed: the same clear 404, no map invented
-    assert (await client.get("/components/0000000000000000.js.map")).status == 404
+    assert r.status == 200
+    # an artifact no scene owns (never existed): a clear 404, no map invented, nothing compiled
+    r = await client.get("/components/0000000000000000.js.map")
+    assert r.status == 404 and r.headers["Access-Control-Allow-Origin"] == "*"
+    r = await client.get("/api/components/00000000-0000-4000-8000-000000000000/original-position?line=1&column=1")
+    assert r.status == 404
 
 
 async def test_bad_position_queries_are_a_clear_400_and_unmapped_positions_are_nulls(client: TestClient) -> None:
