@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -89,6 +90,22 @@ class PageErrors:
     def __bool__(self) -> bool:
         return bool(self.uncaught)
 
+    @classmethod
+    def watch(cls, page: Any, with_location: bool = False) -> PageErrors:
+        """Collect `page`'s uncaught errors and console errors into `page.errors` (and return it);
+        `with_location` adds the script URL to each console error (cross-origin tests need it)."""
+        errors = cls()
+        page.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
+
+        def on_console(msg: Any) -> None:
+            if msg.type == "error":
+                where = f" @ {msg.location.get('url', '')}" if with_location else ""
+                errors.console_errors.append(f"{msg.text}{where}")
+
+        page.on("console", on_console)
+        page.errors = errors
+        return errors
+
 
 # Hosts the real packages fetch from. Tests never reach the internet: Google Fonts files come from
 # `testfont` (or fail, to test the offline fallback); the Iconify API knows no icons.
@@ -129,10 +146,7 @@ def page(browser: object) -> Iterator[object]:
     pg = context.new_page()
     pg.fonts_online = True
     offline_network(context, lambda: bool(pg.fonts_online))
-    errors = PageErrors()
-    pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
-    pg.on("console", lambda msg: errors.console_errors.append(msg.text) if msg.type == "error" else None)
-    pg.errors = errors
+    PageErrors.watch(pg)
     yield pg
     context.close()
 

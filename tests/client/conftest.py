@@ -52,10 +52,7 @@ def client_context(browser: Any) -> Iterator[Any]:
 @pytest.fixture
 def page(client_context: Any) -> Iterator[Any]:
     pg = client_context.new_page()
-    errors = PageErrors()
-    pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
-    pg.on("console", lambda msg: errors.console_errors.append(msg.text) if msg.type == "error" else None)
-    pg.errors = errors
+    PageErrors.watch(pg)
     yield pg
     pg.close()
 

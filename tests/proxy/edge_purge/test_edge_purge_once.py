@@ -36,12 +36,18 @@ async def purges_sent(http: aiohttp.ClientSession, nodes: list[ServerProcess]) -
     return total
 
 
-async def test_three_nodes_hearing_one_product_write_purge_the_edge_once(  # type: ignore[no-untyped-def]
-        spawn_server, varnish_factory, shared_settings: Settings) -> None:
+def three_nodes_behind_varnish(spawn_server, varnish_factory,  # type: ignore[no-untyped-def]
+                               shared_settings: Settings) -> tuple[Varnish, list[ServerProcess]]:
+    """A Varnish whose backend is the first of three nodes; every node purges it (after 0.5 s)."""
     first = free_port()
     varnish = varnish_factory(first)
     env = node_env(shared_settings, edge_purge=varnish.purge_url, edge_purge_delay_seconds="0.5")
-    nodes = [spawn_server(port=first, **env), spawn_server(**env), spawn_server(**env)]
+    return varnish, [spawn_server(port=first, **env), spawn_server(**env), spawn_server(**env)]
+
+
+async def test_three_nodes_hearing_one_product_write_purge_the_edge_once(  # type: ignore[no-untyped-def]
+        spawn_server, varnish_factory, shared_settings: Settings) -> None:
+    varnish, nodes = three_nodes_behind_varnish(spawn_server, varnish_factory, shared_settings)
     scene_id, project_id = uuid.uuid4(), uuid.uuid4()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         async with http.post(f"{nodes[1].base}/api/scenes", headers={"Authorization": f"Bearer {TOKEN}"},
@@ -71,10 +77,7 @@ async def test_three_nodes_hearing_one_product_write_purge_the_edge_once(  # typ
 async def test_three_nodes_purge_the_edge_once_for_a_write_through_the_api(  # type: ignore[no-untyped-def]
         spawn_server, varnish_factory, shared_settings: Settings) -> None:
     """Every node hears the NOTIFY of an API write too, marked as ours: the writing node purges once."""
-    first = free_port()
-    varnish = varnish_factory(first)
-    env = node_env(shared_settings, edge_purge=varnish.purge_url, edge_purge_delay_seconds="0.5")
-    nodes = [spawn_server(port=first, **env), spawn_server(**env), spawn_server(**env)]
+    varnish, nodes = three_nodes_behind_varnish(spawn_server, varnish_factory, shared_settings)
     scene_id, project_id = uuid.uuid4(), uuid.uuid4()
     auth = {"Authorization": f"Bearer {TOKEN}"}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:

@@ -46,11 +46,7 @@ def page(e2e_context: Any) -> Iterator[Any]:
     """A fresh page (in the shared context) with `page.errors` collecting uncaught errors and
     console errors; overrides the browser plugin's per-test-context `page`."""
     pg = e2e_context.new_page()
-    errors = PageErrors()
-    pg.on("pageerror", lambda exc: errors.uncaught.append(str(exc)))
-    pg.on("console", lambda msg: errors.console_errors.append(f"{msg.text} @ {msg.location.get('url', '')}")
-          if msg.type == "error" else None)
-    pg.errors = errors
+    PageErrors.watch(pg, with_location=True)
     yield pg
     pg.close()
 
